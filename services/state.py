@@ -1,0 +1,88 @@
+"""App-wide state shared by every worker: maintenance flag and data version.
+
+It lives in the one `app_state` row, because a Python global is per process
+and gunicorn runs several.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.schema import AppState
+from services.schema import RefreshRun
+from services.timeutil import utc_now
+
+logger = logging.getLogger(__name__)
+
+STATE_ROW_ID = 1
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """What the served data is: its version, when it was refreshed, real or demo."""
+
+    version: str
+    refreshed_at: datetime | None
+    dataset: str | None
+
+
+@dataclass(frozen=True)
+class Maintenance:
+    """A refresh is writing: readers must wait. `progress` is the run's own."""
+
+    run_id: int | None
+    since: datetime | None
+    progress: dict
+
+
+def ensure_app_state(session: Session) -> AppState:
+    """Return the state row, creating it on a new database."""
+    state = session.get(AppState, STATE_ROW_ID)
+    if state is None:
+        state = AppState(id=STATE_ROW_ID, maintenance=False, data_version="0")
+        session.add(state)
+        session.flush()
+    return state
+
+
+def get_data_info(session: Session) -> DataInfo:
+    state = session.get(AppState, STATE_ROW_ID)
+    if state is None:
+        return DataInfo(version="0", refreshed_at=None, dataset=None)
+    return DataInfo(state.data_version, state.last_refresh_at, state.dataset)
+
+
+def is_flag_stale(
+    heartbeat_at: datetime | None, stale_seconds: float, now: datetime
+) -> bool:
+    """A flag whose owner stopped beating is ignored: a killed refresh cannot
+    leave the site down."""
+    if heartbeat_at is None:
+        return True
+    return now - heartbeat_at > timedelta(seconds=stale_seconds)
+
+
+def get_maintenance(
+    session: Session, stale_seconds: float, now: datetime | None = None
+) -> Maintenance | None:
+    """Return the active maintenance window, or None when readers may proceed."""
+    state = session.get(AppState, STATE_ROW_ID)
+    if state is None or not state.maintenance:
+        return None
+    now = now or utc_now()
+    if is_flag_stale(state.maintenance_heartbeat_at, stale_seconds, now):
+        return None
+    progress: dict = {}
+    if state.maintenance_run_id is not None:
+        run = session.execute(
+            select(RefreshRun).where(RefreshRun.id == state.maintenance_run_id)
+        ).scalar_one_or_none()
+        if run is not None and run.progress:
+            progress = dict(run.progress)
+    return Maintenance(state.maintenance_run_id, state.maintenance_since, progress)
