@@ -21,6 +21,9 @@ from services.db import make_engine
 from services.migrate import upgrade_database
 from services.settings import PROJECT_ROOT
 from services.settings import normalise_database_url
+from tests.fakehh.fixtures import fake_hh_real as fake_hh_real
+from tests.fakehh.fixtures import make_fake_hh as make_fake_hh
+from tests.fakehh.fixtures import shared_store as shared_store
 
 SHARED_HH = PROJECT_ROOT.parent / "shared" / "hh"
 IN_CI = os.environ.get("CI", "").lower() == "true"
