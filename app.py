@@ -12,6 +12,7 @@ import logging
 from flask import Flask
 from flask import jsonify
 
+from auth import init_auth
 from services.db import get_engine
 from services.runtime import close_request_session
 from services.settings import Settings
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     server.teardown_appcontext(close_request_session)
 
     server.add_url_rule("/healthz", "healthz", _healthz)
+    init_auth(server)
     return server
 
 

@@ -1,0 +1,181 @@
+"""The admin's control of data refreshes: start, watch, cancel, mark the dead.
+
+A refresh runs as its own process (`python -m etl.refresh`) in a new session,
+so a web worker restart does not kill it; the run reports through its
+`refresh_runs` row, which is all the admin page reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from auth.users import AccountError
+from services.schema import RefreshRun
+from services.settings import PROJECT_ROOT
+from services.settings import Settings
+from services.state import is_flag_stale
+from services.timeutil import utc_now
+
+logger = logging.getLogger(__name__)
+
+MAX_SCOPE_IDS = 50
+MAX_DAYS = 3650
+RUNS_SHOWN = 20
+STALE_ERROR = "the refresh process stopped reporting (heartbeat lost); marked failed"
+
+# Popen handles of started refreshes, polled so finished children are reaped.
+_children: list[subprocess.Popen] = []
+
+
+@dataclass(frozen=True)
+class RefreshScope:
+    """What an admin asked to refresh: areas, professional roles, last days."""
+
+    areas: tuple[int, ...] = ()
+    roles: tuple[int, ...] = ()
+    days: int | None = None
+
+    def to_arguments(self) -> list[str]:
+        arguments: list[str] = []
+        for area in self.areas:
+            arguments += ["--area", str(area)]
+        for role in self.roles:
+            arguments += ["--role", str(role)]
+        if self.days is not None:
+            arguments += ["--days", str(self.days)]
+        return arguments
+
+
+def _read_ids(raw: str) -> tuple[int, ...]:
+    parts = [part.strip() for part in (raw or "").replace(" ", ",").split(",")]
+    ids = [part for part in parts if part]
+    if len(ids) > MAX_SCOPE_IDS or not all(part.isdigit() for part in ids):
+        raise AccountError("scope_invalid", f"bad id list {raw!r}")
+    return tuple(dict.fromkeys(int(part) for part in ids))
+
+
+def parse_refresh_scope(areas: str, roles: str, days: str) -> RefreshScope:
+    """Read the admin's form; raises AccountError for anything but ids and days."""
+    days = (days or "").strip()
+    if days and (not days.isdigit() or not 1 <= int(days) <= MAX_DAYS):
+        raise AccountError("scope_invalid", f"bad number of days {days!r}")
+    return RefreshScope(
+        areas=_read_ids(areas),
+        roles=_read_ids(roles),
+        days=int(days) if days else None,
+    )
+
+
+def get_runs(session: Session, limit: int = RUNS_SHOWN) -> list[RefreshRun]:
+    statement = select(RefreshRun).order_by(RefreshRun.id.desc()).limit(limit)
+    return list(session.execute(statement).scalars())
+
+
+def get_running_run(session: Session) -> RefreshRun | None:
+    statement = (
+        select(RefreshRun)
+        .where(RefreshRun.status == "running")
+        .order_by(RefreshRun.id.desc())
+    )
+    return session.execute(statement.limit(1)).scalar_one_or_none()
+
+
+def save_stale_runs_failed(session: Session, stale_seconds: float) -> int:
+    """Mark `running` rows whose heartbeat stopped as failed; returns how many."""
+    now = utc_now()
+    marked = 0
+    statement = select(RefreshRun).where(RefreshRun.status == "running")
+    for run in session.execute(statement).scalars():
+        if is_flag_stale(run.heartbeat_at or run.started_at, stale_seconds, now):
+            run.status = "failed"
+            run.finished_at = now
+            run.error = run.error or STALE_ERROR
+            marked += 1
+            logger.info("refresh run %s marked failed: heartbeat lost", run.id)
+    return marked
+
+
+def _refresh_environment(settings: Settings, started_by: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=settings.database_url,
+        INSTANCE_DIR=str(settings.instance_dir),
+        HH_API_URL=settings.hh_api_url,
+        HH_USER_AGENT=settings.hh_user_agent,
+        HH_APP_TOKEN=settings.hh_app_token,
+        HH_WORKERS=str(settings.hh_workers),
+        HH_RATE=str(settings.hh_rate),
+        HH_TIMEOUT=str(settings.hh_timeout),
+        HH_RETRIES=str(settings.hh_retries),
+        MAINTENANCE_STALE_SECONDS=str(settings.maintenance_stale_seconds),
+        HH_REFRESH_TRIGGER="admin",
+        HH_REFRESH_STARTED_BY=started_by,
+    )
+    return env
+
+
+def _reap_children() -> None:
+    _children[:] = [child for child in _children if child.poll() is None]
+
+
+def start_refresh_process(
+    settings: Settings, scope: RefreshScope, started_by: str
+) -> int:
+    """Start `python -m etl.refresh` detached; returns its pid.
+
+    Its output goes to `refresh.log` in the instance folder. Raises OSError
+    when the process cannot be started.
+    """
+    _reap_children()
+    log_path = Path(settings.instance_dir) / "refresh.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "etl.refresh", *scope.to_arguments()]
+    with open(log_path, "ab") as log:
+        child = subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            env=_refresh_environment(settings, started_by),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    _children.append(child)
+    logger.info("refresh started by %s: pid=%s %s", started_by, child.pid, command[3:])
+    return child.pid
+
+
+def is_refresh_process(pid: int) -> bool:
+    """True when `pid` is alive and, where /proc tells, is an etl.refresh process."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if cmdline.exists():
+        return b"etl.refresh" in cmdline.read_bytes()
+    return True
+
+
+def save_cancel_request(session: Session, run: RefreshRun) -> bool:
+    """Ask a running refresh to stop; SIGTERM its process when it is alive.
+
+    Returns True when a signal was sent. The run itself rolls back and
+    records `cancelled`.
+    """
+    run.cancel_requested = True
+    session.flush()
+    if run.pid and is_refresh_process(run.pid):
+        os.kill(run.pid, signal.SIGTERM)
+        logger.info("refresh run %s: SIGTERM sent to pid %s", run.id, run.pid)
+        return True
+    return False

@@ -1,0 +1,144 @@
+"""The admin's page: users and roles, data refreshes with live progress."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint
+from flask import abort
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask_login import current_user
+
+from auth.journal import record_event
+from auth.refreshes import get_running_run
+from auth.refreshes import get_runs
+from auth.refreshes import parse_refresh_scope
+from auth.refreshes import save_cancel_request
+from auth.refreshes import save_stale_runs_failed
+from auth.refreshes import start_refresh_process
+from auth.users import ROLES
+from auth.users import AccountError
+from auth.users import get_users
+from auth.users import save_role
+from dashboard.i18n import translate
+from services.runtime import current_settings
+from services.runtime import request_session
+from services.schema import RefreshRun
+from services.schema import User
+from services.state import get_maintenance
+
+logger = logging.getLogger(__name__)
+
+admin_pages = Blueprint("admin", __name__)
+
+DONE_NOTICES = {
+    "cancel": "auth.admin.cancel_sent",
+}
+
+
+def _admin_page(status: int = 200, notices=()):
+    db = request_session()
+    settings = current_settings()
+    if save_stale_runs_failed(db, settings.maintenance_stale_seconds):
+        db.commit()
+    runs = get_runs(db)
+    body = render_template(
+        "accounts/admin.html",
+        users=get_users(db),
+        roles=ROLES,
+        runs=runs,
+        running=any(run.status == "running" for run in runs),
+        maintenance=get_maintenance(db, settings.maintenance_stale_seconds),
+        notices=list(notices),
+    )
+    return body, status
+
+
+@admin_pages.get("/admin")
+def admin():
+    notices = []
+    done = request.args.get("done", "")
+    if done in DONE_NOTICES:
+        notices.append(("ok", translate(DONE_NOTICES[done])))
+    if done == "role":
+        notices.append(
+            (
+                "ok",
+                translate(
+                    "auth.admin.role_saved",
+                    login=request.args.get("login", ""),
+                    role=request.args.get("role", ""),
+                ),
+            )
+        )
+    if done == "start":
+        notices.append(
+            ("ok", translate("auth.admin.started", pid=request.args.get("pid", "")))
+        )
+    return _admin_page(notices=notices)
+
+
+@admin_pages.post("/admin/users/<int:user_id>/role")
+def set_role(user_id: int):
+    db = request_session()
+    user = db.get(User, user_id)
+    if user is None:
+        abort(404)
+    role = request.form.get("role", "")
+    try:
+        old_role = save_role(db, current_user, user, role)
+    except AccountError as error:
+        return _admin_page(400, [("error", translate(f"auth.error.{error.code}"))])
+
+    db.commit()
+    record_event("role_change", {"user": user.login, "from": old_role, "to": role})
+    return redirect(f"/admin?done=role&login={user.login}&role={role}")
+
+
+@admin_pages.post("/admin/refresh")
+def start_refresh():
+    db = request_session()
+    settings = current_settings()
+    save_stale_runs_failed(db, settings.maintenance_stale_seconds)
+    db.commit()
+    running = get_running_run(db)
+    if running is not None:
+        notice = translate("auth.admin.already_running", run=running.id)
+        return _admin_page(409, [("error", notice)])
+    try:
+        scope = parse_refresh_scope(
+            request.form.get("areas", ""),
+            request.form.get("roles", ""),
+            request.form.get("days", ""),
+        )
+        pid = start_refresh_process(settings, scope, current_user.login)
+    except AccountError as error:
+        return _admin_page(400, [("error", translate(f"auth.error.{error.code}"))])
+    except OSError as error:
+        notice = translate("auth.error.refresh_start_failed", reason=str(error))
+        return _admin_page(500, [("error", notice)])
+
+    record_event(
+        "refresh_start",
+        {
+            "areas": list(scope.areas),
+            "roles": list(scope.roles),
+            "days": scope.days,
+            "pid": pid,
+        },
+    )
+    return redirect(f"/admin?done=start&pid={pid}")
+
+
+@admin_pages.post("/admin/refresh/<int:run_id>/cancel")
+def cancel_refresh(run_id: int):
+    db = request_session()
+    run = db.get(RefreshRun, run_id)
+    if run is None or run.status != "running":
+        abort(404)
+    signalled = save_cancel_request(db, run)
+    db.commit()
+    record_event("refresh_cancel", {"run": run_id, "signalled": signalled})
+    return redirect("/admin?done=cancel")
