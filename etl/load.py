@@ -1,0 +1,609 @@
+"""Staging and the final write: how a refresh reaches the live tables.
+
+Pages go to a staging file (SQLite, beside the instance) while users keep
+reading the old data. The final write copies the deduplicated staging rows into
+temporary tables of the target database (COPY on PostgreSQL) and merges them
+into the live tables in one transaction, under the maintenance flag. Upserts are
+keyed on hh ids.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sqlite3
+import tempfile
+import uuid
+from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from etl.reference import save_enum_labels
+from etl.transform import StagedRows
+from etl.validate import format_db_time
+from services.db import is_sqlite
+from services.schema import AppState
+from services.schema import RefreshRun
+from services.state import STATE_ROW_ID
+from services.state import ensure_app_state
+from services.state import is_flag_stale
+from services.timeutil import utc_now
+
+logger = logging.getLogger(__name__)
+
+# hh.ru ids are far below this; synthetic demo vacancies live above it.
+DEMO_ID_FLOOR = 9_000_000_000
+
+# One key for every refresh of this product: pg_try_advisory_lock(key).
+ADVISORY_LOCK_KEY = 0x68685F726566  # "hh_ref"
+
+STAGING_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "st_vacancies": (
+        ("seq", "bigint"), ("id", "bigint"), ("name", "text"),
+        ("published_at", "timestamp"), ("area_id", "integer"),
+        ("employer_id", "text"), ("employer_name", "text"),
+        ("experience", "text"), ("employment_form", "text"),
+        ("schedule", "text"), ("employment", "text"),
+        ("requirement", "text"), ("responsibility", "text"),
+        ("search_text", "text"), ("closed_at", "timestamp"),
+    ),
+    "st_salaries": (
+        ("seq", "bigint"), ("vacancy_id", "bigint"),
+        ("salary_from", "float8"), ("salary_to", "float8"),
+        ("currency", "text"), ("gross", "boolean"), ("mode", "text"),
+        ("frequency", "text"), ("from_rub", "float8"), ("to_rub", "float8"),
+        ("excluded", "text"),
+    ),
+    "st_work_formats": (
+        ("seq", "bigint"), ("vacancy_id", "bigint"), ("work_format", "text"),
+    ),
+    "st_roles": (("seq", "bigint"), ("vacancy_id", "bigint"), ("role_id", "integer")),
+    "st_employers": (
+        ("id", "text"), ("name", "text"),
+        ("accredited_it_employer", "boolean"), ("trusted", "boolean"),
+    ),
+    "st_scope_areas": (("id", "integer"),),
+}  # fmt: skip
+
+ROWS_BY_TABLE = {
+    "st_vacancies": "vacancies",
+    "st_salaries": "salaries",
+    "st_work_formats": "work_formats",
+    "st_roles": "roles",
+    "st_employers": "employers",
+}
+
+VACANCY_COLUMNS = [name for name, _ in STAGING_COLUMNS["st_vacancies"]][1:]
+SALARY_COLUMNS = [name for name, _ in STAGING_COLUMNS["st_salaries"]][1:]
+
+
+class RefreshLockedError(Exception):
+    """Another refresh holds the lock; `holder_run_id` names its run if known."""
+
+    def __init__(self, holder_run_id: int | None):
+        self.holder_run_id = holder_run_id
+        holder = f"run {holder_run_id}" if holder_run_id else "another process"
+        super().__init__(
+            f"another refresh is running ({holder}); wait for it to finish "
+            "or cancel it on the admin page"
+        )
+
+
+def _columns(table: str) -> list[str]:
+    return [name for name, _ in STAGING_COLUMNS[table]]
+
+
+def _create_table_sql(table: str, temporary: bool) -> str:
+    columns = ", ".join(f"{name} {kind}" for name, kind in STAGING_COLUMNS[table])
+    kind = "TEMPORARY TABLE" if temporary else "TABLE"
+    return f"CREATE {kind} {table} ({columns})"
+
+
+# --- staging ---------------------------------------------------------------------
+
+
+class StagingFile:
+    """A throw-away SQLite file holding a refresh's rows until the final write.
+
+    Rows carry `seq`, the item's place in the plan's order, so duplicates are
+    settled once at the end: the latest `published_at` wins, ties go to the
+    lowest `seq`.
+    """
+
+    def __init__(self, folder: Path | None = None):
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+        self.folder = Path(tempfile.mkdtemp(prefix="hh-staging-", dir=folder))
+        self.path = self.folder / "staging.sqlite3"
+        self.connection = sqlite3.connect(self.path, check_same_thread=False)
+        self.connection.execute("PRAGMA journal_mode=OFF")
+        self.connection.execute("PRAGMA synchronous=OFF")
+        for table in STAGING_COLUMNS:
+            self.connection.execute(_create_table_sql(table, temporary=False))
+        self.connection.execute(
+            "CREATE TABLE st_labels (kind text, id text, name text)"
+        )
+        self.staged = 0
+        self.unique = 0
+
+    def save_rows(self, rows: StagedRows) -> None:
+        """Append one page's rows."""
+        for table, attribute in ROWS_BY_TABLE.items():
+            batch = getattr(rows, attribute)
+            if batch:
+                marks = ", ".join("?" * len(STAGING_COLUMNS[table]))
+                self.connection.executemany(
+                    f"INSERT INTO {table} VALUES ({marks})", batch
+                )
+        self.staged += len(rows.vacancies)
+
+    def save_labels(self, labels: Mapping[tuple[str, str], str]) -> None:
+        self.connection.executemany(
+            "INSERT INTO st_labels VALUES (?, ?, ?)",
+            [(kind, enum_id, name) for (kind, enum_id), name in labels.items()],
+        )
+
+    def save_scope_areas(self, area_ids: Iterable[int]) -> None:
+        self.connection.executemany(
+            "INSERT INTO st_scope_areas VALUES (?)", [(a,) for a in area_ids]
+        )
+
+    def settle_duplicates(self) -> int:
+        """Keep one copy per vacancy id; return the number of copies dropped."""
+        db = self.connection
+        db.execute(
+            "CREATE TABLE st_winners AS SELECT seq FROM ("
+            " SELECT seq, ROW_NUMBER() OVER ("
+            "  PARTITION BY id ORDER BY published_at DESC, seq) AS place"
+            " FROM st_vacancies) WHERE place = 1"
+        )
+        self.unique = db.execute("SELECT count(*) FROM st_winners").fetchone()[0]
+        if self.unique < self.staged:
+            db.execute("CREATE UNIQUE INDEX st_winners_seq ON st_winners (seq)")
+            for table in ("st_vacancies", "st_salaries", "st_work_formats", "st_roles"):
+                db.execute(
+                    f"DELETE FROM {table} WHERE seq NOT IN (SELECT seq FROM st_winners)"
+                )
+        db.execute(
+            "DELETE FROM st_employers WHERE rowid NOT IN ("
+            " SELECT max(rowid) FROM st_employers GROUP BY id)"
+        )
+        db.commit()
+        return self.staged - self.unique
+
+    def iter_rows(self, table: str) -> Iterable[tuple]:
+        columns = ", ".join(_columns(table))
+        return self.connection.execute(f"SELECT {columns} FROM {table}")
+
+    def get_labels(self) -> dict[tuple[str, str], str]:
+        rows = self.connection.execute("SELECT kind, id, name FROM st_labels")
+        return {(kind, enum_id): name for kind, enum_id, name in rows}
+
+    def close(self) -> None:
+        """Close and delete the file."""
+        self.connection.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def copy_staging_to_session(session: Session, staging: StagingFile) -> None:
+    """Fill temporary `st_*` tables of the target database from the staging file.
+
+    PostgreSQL gets COPY; SQLite gets executemany into its temp schema.
+    """
+    connection = session.connection()
+    sqlite_target = connection.dialect.name == "sqlite"
+    for table in STAGING_COLUMNS:
+        connection.exec_driver_sql(
+            f"DROP TABLE IF EXISTS temp.{table}"
+            if sqlite_target
+            else f"DROP TABLE IF EXISTS {table}"
+        )
+        connection.exec_driver_sql(_create_table_sql(table, temporary=True))
+        rows = staging.iter_rows(table)
+        if sqlite_target:
+            marks = ", ".join("?" * len(STAGING_COLUMNS[table]))
+            cursor = connection.connection.driver_connection.cursor()
+            cursor.executemany(f"INSERT INTO temp.{table} VALUES ({marks})", rows)
+            cursor.close()
+        else:
+            _copy_rows_postgres(connection, table, rows)
+    connection.exec_driver_sql("CREATE INDEX st_vacancies_id ON st_vacancies (id)")
+    if not sqlite_target:
+        for table in STAGING_COLUMNS:
+            connection.exec_driver_sql(f"ANALYZE {table}")
+
+
+def _copy_rows_postgres(connection, table: str, rows: Iterable[tuple]) -> None:
+    columns = ", ".join(_columns(table))
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    cursor.close()
+
+
+# --- the final write ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClosingScope:
+    """The scope a complete refresh covered: vacancies in it not seen get closed.
+
+    `area_ids` includes every descendant of the scope's areas; the window
+    bounds are naive UTC, both inclusive.
+    """
+
+    role_ids: tuple[int, ...]
+    published_from: datetime
+    published_to: datetime
+
+
+@dataclass
+class MergeCounts:
+    written: int = 0
+    new: int = 0
+    reopened: int = 0
+    closed: int = 0
+    demo_deleted: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+def bind_time(session: Session, moment: datetime):
+    """A naive UTC time as the target database compares it in raw SQL."""
+    if session.get_bind().dialect.name == "sqlite":
+        return format_db_time(moment)
+    return moment
+
+
+def delete_demo_vacancies(session: Session) -> int:
+    """Delete (not close) every synthetic vacancy and its rows."""
+    floor = {"floor": DEMO_ID_FLOOR}
+    for table in ("salaries", "vacancy_work_formats", "vacancy_roles"):
+        session.execute(text(f"DELETE FROM {table} WHERE vacancy_id >= :floor"), floor)
+    result = session.execute(text("DELETE FROM vacancies WHERE id >= :floor"), floor)
+    return result.rowcount
+
+
+def _count(session: Session, sql: str) -> int:
+    return session.execute(text(sql)).scalar_one()
+
+
+def upsert_staged_vacancies(session: Session, now: datetime) -> MergeCounts:
+    """Merge the temporary `st_*` tables into the live vacancy tables."""
+    counts = MergeCounts()
+    counts.written = _count(session, "SELECT count(*) FROM st_vacancies")
+    counts.new = counts.written - _count(
+        session, "SELECT count(*) FROM st_vacancies s JOIN vacancies v ON v.id = s.id"
+    )
+    counts.reopened = _count(
+        session,
+        "SELECT count(*) FROM st_vacancies s JOIN vacancies v ON v.id = s.id"
+        " WHERE v.closed_at IS NOT NULL AND s.closed_at IS NULL",
+    )
+
+    session.execute(
+        text(
+            "INSERT INTO employers (id, name, accredited_it_employer, trusted)"
+            " SELECT id, name, accredited_it_employer, trusted"
+            " FROM st_employers WHERE true"
+            " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
+            " accredited_it_employer = excluded.accredited_it_employer,"
+            " trusted = excluded.trusted"
+        )
+    )
+
+    kept = VACANCY_COLUMNS[1:-1]
+    session.execute(
+        text(
+            f"INSERT INTO vacancies ({', '.join(VACANCY_COLUMNS)},"
+            " first_seen_at, last_seen_at)"
+            f" SELECT {', '.join(VACANCY_COLUMNS)}, :now, :now"
+            " FROM st_vacancies WHERE true ON CONFLICT (id) DO UPDATE SET "
+            + ", ".join(f"{column} = excluded.{column}" for column in kept)
+            + ", last_seen_at = excluded.last_seen_at, closed_at = excluded.closed_at"
+        ),
+        {"now": bind_time(session, now)},
+    )
+
+    for table in ("salaries", "vacancy_work_formats", "vacancy_roles"):
+        session.execute(
+            text(
+                f"DELETE FROM {table} WHERE vacancy_id IN (SELECT id FROM st_vacancies)"
+            )
+        )
+    salary_columns = ", ".join(SALARY_COLUMNS)
+    session.execute(
+        text(
+            f"INSERT INTO salaries ({salary_columns})"
+            f" SELECT {salary_columns} FROM st_salaries"
+        )
+    )
+    session.execute(
+        text(
+            "INSERT INTO vacancy_work_formats (vacancy_id, work_format)"
+            " SELECT vacancy_id, work_format FROM st_work_formats"
+        )
+    )
+    session.execute(
+        text(
+            "INSERT INTO vacancy_roles (vacancy_id, role_id)"
+            " SELECT vacancy_id, role_id FROM st_roles"
+        )
+    )
+    return counts
+
+
+def close_unseen_vacancies(session: Session, scope: ClosingScope, now: datetime) -> int:
+    """Close open vacancies of the scope that this complete refresh did not return."""
+    role_filter = ""
+    if scope.role_ids:
+        role_list = ", ".join(str(int(role)) for role in scope.role_ids)
+        role_filter = (
+            " AND EXISTS (SELECT 1 FROM vacancy_roles r WHERE"
+            f" r.vacancy_id = vacancies.id AND r.role_id IN ({role_list}))"
+        )
+    result = session.execute(
+        text(
+            "UPDATE vacancies SET closed_at = :now WHERE closed_at IS NULL"
+            " AND published_at >= :published_from AND published_at <= :published_to"
+            " AND area_id IN (SELECT id FROM st_scope_areas)"
+            " AND NOT EXISTS (SELECT 1 FROM st_vacancies s WHERE s.id = vacancies.id)"
+            + role_filter
+        ),
+        {
+            "now": bind_time(session, now),
+            "published_from": bind_time(session, scope.published_from),
+            "published_to": bind_time(session, scope.published_to),
+        },
+    )
+    return result.rowcount
+
+
+def save_staged_refresh(
+    session: Session,
+    staging: StagingFile,
+    now: datetime,
+    closing: ClosingScope | None,
+    real_data: bool,
+) -> MergeCounts:
+    """Write a refresh's staged rows into the live tables (caller commits).
+
+    `closing` is given only for a complete refresh. A real refresh deletes the
+    demo vacancies first.
+    """
+    copy_staging_to_session(session, staging)
+    demo_deleted = delete_demo_vacancies(session) if real_data else 0
+    counts = upsert_staged_vacancies(session, now)
+    counts.demo_deleted = demo_deleted
+    save_enum_labels(session, staging.get_labels(), replace=False)
+    if closing is not None:
+        counts.closed = close_unseen_vacancies(session, closing, now)
+    logger.info(
+        "merged %d vacancies (%d new, %d reopened), closed %d, demo deleted %d",
+        counts.written,
+        counts.new,
+        counts.reopened,
+        counts.closed,
+        demo_deleted,
+    )
+    return counts
+
+
+def drop_session_staging(session: Session) -> None:
+    """Drop the temporary tables (SQLite keeps them on the pooled connection)."""
+    prefix = "temp." if session.get_bind().dialect.name == "sqlite" else ""
+    for table in STAGING_COLUMNS:
+        session.execute(text(f"DROP TABLE IF EXISTS {prefix}{table}"))
+
+
+# --- app state: maintenance, data version, dataset --------------------------------
+
+
+def save_maintenance_on(session: Session, run_id: int, now: datetime) -> None:
+    """Raise the maintenance flag for `run_id` (commit it before the final write)."""
+    ensure_app_state(session)
+    session.execute(
+        update(AppState)
+        .where(AppState.id == STATE_ROW_ID)
+        .values(
+            maintenance=True,
+            maintenance_run_id=run_id,
+            maintenance_since=now,
+            maintenance_heartbeat_at=now,
+        )
+    )
+
+
+def save_maintenance_heartbeat(session: Session, run_id: int, now: datetime) -> None:
+    session.execute(
+        update(AppState)
+        .where(AppState.id == STATE_ROW_ID, AppState.maintenance_run_id == run_id)
+        .values(maintenance_heartbeat_at=now)
+    )
+
+
+def save_maintenance_off(session: Session, run_id: int) -> None:
+    """Lower the flag if `run_id` still owns it."""
+    session.execute(
+        update(AppState)
+        .where(AppState.id == STATE_ROW_ID, AppState.maintenance_run_id == run_id)
+        .values(
+            maintenance=False,
+            maintenance_run_id=None,
+            maintenance_since=None,
+            maintenance_heartbeat_at=None,
+        )
+    )
+
+
+def save_data_written(
+    session: Session, run_id: int | None, dataset: str, now: datetime
+) -> str:
+    """Record a write: new data version, dataset, refresh time and run."""
+    ensure_app_state(session)
+    version = f"{now:%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}"
+    session.execute(
+        update(AppState)
+        .where(AppState.id == STATE_ROW_ID)
+        .values(
+            data_version=version,
+            dataset=dataset,
+            last_refresh_at=now,
+            last_run_id=run_id,
+        )
+    )
+    return version
+
+
+def is_database_write_locked(engine: Engine) -> bool:
+    """On SQLite: does some connection hold the write lock right now?
+
+    A refresh's final write holds it for its whole transaction, when it cannot
+    beat its heartbeat; readers use this to keep honouring its flag.
+    """
+    if not is_sqlite(engine):
+        return False
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.driver_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=0")
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            return True
+        cursor.execute("ROLLBACK")
+        return False
+    finally:
+        raw.driver_connection.execute("PRAGMA busy_timeout=30000")
+        raw.close()
+
+
+def is_maintenance_active(
+    engine: Engine, stale_seconds: float, now: datetime | None = None
+) -> bool:
+    """The flag is up and its owner is alive (fresh heartbeat, or on SQLite a
+    write transaction still holding the database)."""
+    with Session(engine) as session:
+        state = session.get(AppState, STATE_ROW_ID)
+        if state is None or not state.maintenance:
+            return False
+        heartbeat = state.maintenance_heartbeat_at
+    if not is_flag_stale(heartbeat, stale_seconds, now or utc_now()):
+        return True
+    return is_database_write_locked(engine)
+
+
+# --- one refresh at a time ------------------------------------------------------
+
+
+class RefreshLock:
+    """The right to write: PostgreSQL's advisory lock, or SQLite's lock row."""
+
+    def __init__(self, engine: Engine, stale_seconds: float):
+        self.engine = engine
+        self.stale_seconds = stale_seconds
+        self.run_id: int | None = None
+        self._pg_connection = None
+
+    def acquire(self, make_run) -> RefreshRun:
+        """Take the lock and create the run row with `make_run(session)`.
+
+        Raises RefreshLockedError, writing no row, when another refresh holds it.
+        """
+        if is_sqlite(self.engine):
+            run = self._acquire_lock_row(make_run)
+        else:
+            run = self._acquire_advisory_lock(make_run)
+        self.run_id = run.id
+        return run
+
+    def _acquire_advisory_lock(self, make_run) -> RefreshRun:
+        connection = self.engine.connect()
+        taken = connection.execute(
+            text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
+        ).scalar_one()
+        connection.commit()
+        if not taken:
+            connection.close()
+            raise RefreshLockedError(self._get_running_run_id())
+        self._pg_connection = connection
+        try:
+            with Session(self.engine, expire_on_commit=False) as session:
+                run = make_run(session)
+                session.commit()
+        except BaseException:
+            self.release()
+            raise
+        return run
+
+    def _get_running_run_id(self) -> int | None:
+        with Session(self.engine) as session:
+            return session.execute(
+                select(RefreshRun.id)
+                .where(RefreshRun.status == "running")
+                .order_by(RefreshRun.id.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+
+    def _acquire_lock_row(self, make_run) -> RefreshRun:
+        with Session(self.engine, expire_on_commit=False) as session:
+            ensure_app_state(session)
+            # The first write takes SQLite's write lock, so two refreshes
+            # starting together read the lock row one after the other.
+            session.execute(
+                update(AppState).where(AppState.id == STATE_ROW_ID).values(id=1)
+            )
+            state = session.get(AppState, STATE_ROW_ID)
+            session.refresh(state)
+            holder = state.lock_run_id
+            stale = is_flag_stale(
+                state.lock_heartbeat_at, self.stale_seconds, utc_now()
+            )
+            if holder is not None and not stale:
+                session.rollback()
+                raise RefreshLockedError(holder)
+            run = make_run(session)
+            session.flush()
+            state.lock_run_id = run.id
+            state.lock_heartbeat_at = utc_now()
+            session.commit()
+            return run
+
+    def beat(self, session: Session, now: datetime) -> None:
+        """Keep SQLite's lock row fresh (PostgreSQL needs nothing)."""
+        if is_sqlite(self.engine) and self.run_id is not None:
+            session.execute(
+                update(AppState)
+                .where(AppState.id == STATE_ROW_ID, AppState.lock_run_id == self.run_id)
+                .values(lock_heartbeat_at=now)
+            )
+
+    def release(self) -> None:
+        if self._pg_connection is not None:
+            try:
+                self._pg_connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY}
+                )
+                self._pg_connection.commit()
+            finally:
+                self._pg_connection.close()
+                self._pg_connection = None
+            return
+        if is_sqlite(self.engine) and self.run_id is not None:
+            with Session(self.engine) as session:
+                session.execute(
+                    update(AppState)
+                    .where(AppState.lock_run_id == self.run_id)
+                    .values(lock_run_id=None, lock_heartbeat_at=None)
+                )
+                session.commit()

@@ -1,0 +1,227 @@
+"""Normalisation of hh.ru search items (model): one item -> rows of every table.
+
+Both schema generations are read: the new `employment_form`, `work_format` and
+`salary_range`, and the legacy `schedule`, `employment` and `salary`. Rows are
+plain tuples in the column order of `etl.load`'s staging tables, because this
+runs for every item of a refresh and must stay cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+
+from etl.validate import AcceptedItem
+
+logger = logging.getLogger(__name__)
+
+EXCLUDED_UNKNOWN_CURRENCY = "unknown_currency"
+EXCLUDED_BAD_AMOUNT = "bad_amount"
+
+LEGACY_EMPLOYMENT_FORMS = {"full": "FULL", "part": "PART", "project": "PROJECT"}
+LEGACY_FLY_IN_FLY_OUT = "flyInFlyOut"
+LEGACY_REMOTE = "remote"
+
+# Enum fields whose ids are stored on the vacancy and whose names feed
+# enum_labels, so ids hh.ru adds without notice still get a label.
+SINGLE_ENUM_FIELDS = ("experience", "employment_form", "schedule", "employment")
+
+
+def strip_highlight(text: str | None) -> str | None:
+    """Remove hh.ru's `<highlighttext>` markup from a snippet."""
+    if text is None or "<" not in text:
+        return text
+    return text.replace("<highlighttext>", "").replace("</highlighttext>", "")
+
+
+def normalise_search_text(*parts: str | None) -> str:
+    """Case-fold and map ё to е, so keyword search matches on both databases."""
+    joined = "\n".join(part for part in parts if part)
+    return joined.casefold().replace("ё", "е")
+
+
+def compute_employment_form(item: Mapping) -> str | None:
+    """The new `employment_form`, else one derived from the legacy fields."""
+    form = item.get("employment_form")
+    if form:
+        return form.get("id")
+    schedule = item.get("schedule")
+    if schedule and schedule.get("id") == LEGACY_FLY_IN_FLY_OUT:
+        return "FLY_IN_FLY_OUT"
+    employment = item.get("employment")
+    if employment:
+        return LEGACY_EMPLOYMENT_FORMS.get(employment.get("id"))
+    return None
+
+
+def compute_work_formats(item: Mapping) -> list[str]:
+    """The non-empty `work_format` list, else REMOTE for a legacy remote schedule."""
+    formats = item.get("work_format")
+    if formats:
+        return list(dict.fromkeys(entry["id"] for entry in formats if entry.get("id")))
+    schedule = item.get("schedule")
+    if schedule and schedule.get("id") == LEGACY_REMOTE:
+        return ["REMOTE"]
+    return []
+
+
+def _amount(value: object) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    return None
+
+
+@dataclass
+class RefreshContext:
+    """What every item of one refresh shares: its rates, its time, what is seen.
+
+    `rates` are units per 1 RUR from this refresh's `/dictionaries`; `now` is
+    the refresh time as stored text; `labels` collects enum names items carry.
+    """
+
+    rates: Mapping[str, float]
+    now: str
+    labels: dict[tuple[str, str], str] = field(default_factory=dict)
+    employers_seen: set[str] = field(default_factory=set)
+
+    def note_label(self, kind: str, entry: Mapping | None) -> str | None:
+        if not entry:
+            return None
+        enum_id = entry.get("id")
+        if enum_id is not None and (kind, enum_id) not in self.labels:
+            self.labels[(kind, enum_id)] = entry.get("name") or enum_id
+        return enum_id
+
+
+@dataclass
+class StagedRows:
+    """Rows for the staging tables, one list per table (see etl.load)."""
+
+    vacancies: list[tuple] = field(default_factory=list)
+    salaries: list[tuple] = field(default_factory=list)
+    work_formats: list[tuple] = field(default_factory=list)
+    roles: list[tuple] = field(default_factory=list)
+    employers: list[tuple] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.vacancies)
+
+
+def make_salary_row(
+    item: Mapping, seq: int, vacancy_id: int, context: RefreshContext
+) -> tuple | None:
+    """The salary row of an item, or None when it states no bound at all.
+
+    `salary_range` is preferred (its mode and frequency); the legacy `salary`
+    alone is monthly pay. An unknown currency is kept as sent but excluded and
+    never taken as roubles.
+    """
+    salary = item.get("salary_range")
+    if salary:
+        mode = context.note_label("salary_range_mode", salary.get("mode")) or "MONTH"
+        frequency = context.note_label(
+            "salary_range_frequency", salary.get("frequency")
+        )
+    else:
+        salary = item.get("salary")
+        if not salary:
+            return None
+        mode, frequency = "MONTH", None
+
+    low, high = _amount(salary.get("from")), _amount(salary.get("to"))
+    if low is None and high is None:
+        return None
+    currency = salary.get("currency")
+    rate = context.rates.get(currency) if currency else None
+    gross = salary.get("gross")
+    gross = None if gross is None else bool(gross)
+
+    as_sent = (seq, vacancy_id, low, high, currency, gross, mode, frequency)
+    if (low is not None and low < 0) or (high is not None and high < 0):
+        return as_sent + (None, None, EXCLUDED_BAD_AMOUNT)
+    if not rate:
+        return as_sent + (None, None, EXCLUDED_UNKNOWN_CURRENCY)
+    from_rub = None if low is None else low / rate
+    to_rub = None if high is None else high / rate
+    return as_sent + (from_rub, to_rub, None)
+
+
+def _note_employer(
+    employer: Mapping, rows: StagedRows, context: RefreshContext
+) -> str | None:
+    employer_id = employer.get("id")
+    if not employer_id:
+        return None
+    employer_id = str(employer_id)
+    if employer_id not in context.employers_seen:
+        context.employers_seen.add(employer_id)
+        rows.employers.append(
+            (
+                employer_id,
+                employer.get("name") or "",
+                bool(employer.get("accredited_it_employer")),
+                bool(employer.get("trusted")),
+            )
+        )
+    return employer_id
+
+
+def add_item_rows(
+    item: Mapping,
+    keys: AcceptedItem,
+    seq: int,
+    rows: StagedRows,
+    context: RefreshContext,
+) -> None:
+    """Append the rows of one accepted item to `rows`.
+
+    `seq` is the item's position in the plan's order; deduplication by id
+    keeps the latest `published_at` and, on a tie, the lowest `seq`.
+    """
+    vacancy_id = keys.vacancy_id
+    employer = item.get("employer") or {}
+    employer_id = _note_employer(employer, rows, context)
+    note = context.note_label
+    snippet = item.get("snippet") or {}
+    name = item.get("name") or ""
+    requirement = strip_highlight(snippet.get("requirement"))
+    responsibility = strip_highlight(snippet.get("responsibility"))
+    schedule = item.get("schedule")
+    employment = item.get("employment")
+
+    for entry in item.get("work_format") or ():
+        note("work_format", entry)
+    rows.vacancies.append(
+        (
+            seq,
+            vacancy_id,
+            name,
+            keys.published_at,
+            keys.area_id,
+            employer_id,
+            employer.get("name"),
+            note("experience", item.get("experience")),
+            note("employment_form", item.get("employment_form"))
+            or compute_employment_form(item),
+            note("schedule", schedule),
+            note("employment", employment),
+            requirement,
+            responsibility,
+            normalise_search_text(name, requirement, responsibility),
+            context.now if item.get("archived") is True else None,
+        )
+    )
+
+    for work_format in compute_work_formats(item):
+        rows.work_formats.append((seq, vacancy_id, work_format))
+    role_ids = {role.get("id") for role in item.get("professional_roles") or ()}
+    for role_id in role_ids:
+        if isinstance(role_id, str) and role_id.isdigit():
+            rows.roles.append((seq, vacancy_id, int(role_id)))
+    salary_row = make_salary_row(item, seq, vacancy_id, context)
+    if salary_row is not None:
+        rows.salaries.append(salary_row)

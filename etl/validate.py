@@ -1,0 +1,103 @@
+"""Validation of search items (controller): which items may enter the database.
+
+An item is rejected only when it cannot be keyed or placed: no usable id, no
+usable area, or a publication date that does not parse. Everything else, salary
+problems included, keeps the vacancy; `etl.transform` records those on the
+salary row instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import datetime
+from typing import NamedTuple
+
+logger = logging.getLogger(__name__)
+
+REJECT_NO_ID = "no_id"
+REJECT_NO_AREA = "no_area"
+REJECT_BAD_PUBLISHED_AT = "bad_published_at"
+
+FIRST_IDS_KEPT = 5
+
+
+class AcceptedItem(NamedTuple):
+    """The keys of an accepted item, already parsed for the transform."""
+
+    vacancy_id: int
+    area_id: int
+    published_at: str
+
+
+@dataclass
+class RejectTally:
+    """Rejected items counted by reason, with the first few ids of each reason."""
+
+    counts: Counter = field(default_factory=Counter)
+    first_ids: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, reason: str, item_id: object) -> None:
+        self.counts[reason] += 1
+        examples = self.first_ids.setdefault(reason, [])
+        if len(examples) < FIRST_IDS_KEPT:
+            examples.append(str(item_id))
+            logger.info("item %r rejected: %s", item_id, reason)
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(sorted(self.counts.items()))
+
+
+def format_db_time(moment: datetime) -> str:
+    """Naive UTC as the text both databases and the staging file store."""
+    return moment.isoformat(sep=" ", timespec="microseconds")
+
+
+def parse_published_at(value: object) -> str | None:
+    """Parse hh.ru's `2025-04-23T18:55:44+0300` into stored naive-UTC text.
+
+    Returns None when the value is missing or not a date with an offset.
+    """
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return format_db_time(moment.astimezone(UTC).replace(tzinfo=None))
+
+
+def _read_int_id(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def check_item(item: object, rejects: RejectTally) -> AcceptedItem | None:
+    """Return the parsed keys of `item`, or None after counting why it is rejected."""
+    if not isinstance(item, dict):
+        rejects.add(REJECT_NO_ID, None)
+        return None
+    vacancy_id = _read_int_id(item.get("id"))
+    if vacancy_id is None:
+        rejects.add(REJECT_NO_ID, item.get("id"))
+        return None
+
+    area = item.get("area")
+    area_id = _read_int_id(area.get("id")) if isinstance(area, dict) else None
+    if area_id is None:
+        rejects.add(REJECT_NO_AREA, vacancy_id)
+        return None
+
+    published_at = parse_published_at(item.get("published_at"))
+    if published_at is None:
+        rejects.add(REJECT_BAD_PUBLISHED_AT, vacancy_id)
+        return None
+    return AcceptedItem(vacancy_id, area_id, published_at)
