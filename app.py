@@ -13,6 +13,8 @@ from flask import Flask
 from flask import jsonify
 
 from auth import init_auth
+from dashboard.api import init_api
+from dashboard.app import create_dash
 from services.db import get_engine
 from services.runtime import close_request_session
 from services.settings import Settings
@@ -37,6 +39,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     server.add_url_rule("/healthz", "healthz", _healthz)
     init_auth(server)
+    init_api(server)
+    create_dash(server)
     return server
 
 

@@ -137,6 +137,7 @@ class Dataset:
     role_known: set
     keyword_cache: OrderedDict = field(default_factory=OrderedDict)
     salary_indexes: dict = field(default_factory=dict)
+    name_indexes: dict = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property

@@ -214,7 +214,7 @@ class _Parser:
         accepted = set()
         for value in self.raw_values(name):
             value = value.strip()
-            if _ENUM_VALUE.fullmatch(value):
+            if value in known or value == UNKNOWN or _ENUM_VALUE.fullmatch(value):
                 accepted.add(value)
             else:
                 listed = ", ".join((*known, UNKNOWN))
