@@ -1,0 +1,169 @@
+"""Staging, deduplication and the merge: closing, reopening, demo deletion."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from etl.load import ClosingScope
+from etl.load import StagingFile
+from etl.load import is_database_write_locked
+from etl.load import save_staged_refresh
+from etl.transform import RefreshContext
+from etl.transform import StagedRows
+from etl.transform import add_item_rows
+from etl.validate import RejectTally
+from etl.validate import check_item
+from etl.validate import format_db_time
+from services.schema import Salary
+from services.schema import Vacancy
+
+pytestmark = pytest.mark.db
+
+FIRST = datetime(2026, 3, 10, 9, 0)
+SECOND = datetime(2026, 3, 11, 9, 0)
+THIRD = datetime(2026, 3, 12, 9, 0)
+WHOLE_WINDOW = ClosingScope(
+    role_ids=(), published_from=datetime(2000, 1, 1), published_to=datetime(2030, 1, 1)
+)
+
+
+def make_item(vacancy_id: int, area: int = 1, published: str = "10:00", **extra):
+    return {
+        "id": str(vacancy_id),
+        "name": f"Вакансия {vacancy_id}",
+        "area": {"id": str(area), "name": "Москва"},
+        "published_at": f"2026-03-01T{published}:00+0300",
+        "employer": {"id": "77", "name": "Работодатель", "trusted": True},
+        "salary": {"from": 100_000, "to": None, "currency": "RUR", "gross": True},
+        "professional_roles": [{"id": "96", "name": "Программист"}],
+        **extra,
+    }
+
+
+def run_load(engine, tmp_path, items, now, closing=WHOLE_WINDOW, real=True):
+    staging = StagingFile(tmp_path / "staging")
+    context = RefreshContext(rates={"RUR": 1.0}, now=format_db_time(now))
+    rows = StagedRows()
+    for seq, item in enumerate(items):
+        add_item_rows(item, check_item(item, RejectTally()), seq, rows, context)
+    staging.save_rows(rows)
+    staging.save_labels(context.labels)
+    staging.save_scope_areas([113, 1, 2])
+    duplicates = staging.settle_duplicates()
+    try:
+        with Session(engine) as session:
+            counts = save_staged_refresh(session, staging, now, closing, real)
+            session.commit()
+    finally:
+        staging.close()
+    return counts, duplicates
+
+
+def get_vacancies(engine) -> dict[int, tuple]:
+    with Session(engine) as session:
+        rows = session.execute(
+            select(Vacancy.id, Vacancy.name, Vacancy.first_seen_at,
+                   Vacancy.last_seen_at, Vacancy.closed_at)
+        )  # fmt: skip
+        return {row.id: tuple(row)[1:] for row in rows}
+
+
+def test_closing_and_reopening_across_refreshes(engine, tmp_path):
+    run_load(engine, tmp_path, [make_item(1), make_item(2), make_item(3)], FIRST)
+    counts, _ = run_load(engine, tmp_path, [make_item(1), make_item(2)], SECOND)
+
+    assert counts.as_dict() == {
+        "written": 2, "new": 0, "reopened": 0, "closed": 1, "demo_deleted": 0
+    }  # fmt: skip
+    assert get_vacancies(engine)[3] == ("Вакансия 3", FIRST, FIRST, SECOND)
+
+    counts, _ = run_load(engine, tmp_path, [make_item(3, name="Снова")], THIRD)
+
+    assert (counts.reopened, counts.closed) == (1, 2)
+    assert get_vacancies(engine) == {
+        1: ("Вакансия 1", FIRST, SECOND, THIRD),
+        2: ("Вакансия 2", FIRST, SECOND, THIRD),
+        3: ("Снова", FIRST, THIRD, None),
+    }
+
+
+def test_partial_refresh_closes_nothing(engine, tmp_path):
+    run_load(engine, tmp_path, [make_item(1), make_item(2)], FIRST)
+    counts, _ = run_load(engine, tmp_path, [make_item(1)], SECOND, closing=None)
+
+    assert counts.closed == 0
+    assert get_vacancies(engine)[2] == ("Вакансия 2", FIRST, FIRST, None)
+
+
+def test_closing_stays_inside_the_scope(engine, tmp_path):
+    outside_area = make_item(5, area=40)
+    outside_window = make_item(6, published="12:00")
+    run_load(engine, tmp_path, [make_item(1), outside_area, outside_window], FIRST)
+    narrow = ClosingScope((), datetime(2026, 3, 1, 6, 0), datetime(2026, 3, 1, 8, 0))
+    items = [make_item(1, published="09:30")]
+    counts, _ = run_load(engine, tmp_path, items, SECOND, closing=narrow)
+
+    assert counts.closed == 0
+    assert {key: value[3] for key, value in get_vacancies(engine).items()} == {
+        1: None, 5: None, 6: None
+    }  # fmt: skip
+
+
+def test_closing_by_role_only_touches_that_role(engine, tmp_path):
+    analyst = make_item(2, professional_roles=[{"id": "10", "name": "Аналитик"}])
+    run_load(engine, tmp_path, [make_item(1), analyst], FIRST)
+    by_role = ClosingScope(
+        (96,), WHOLE_WINDOW.published_from, WHOLE_WINDOW.published_to
+    )
+    counts, _ = run_load(engine, tmp_path, [], SECOND, closing=by_role)
+
+    assert counts.closed == 1
+    assert get_vacancies(engine)[2][3] is None
+
+
+def test_duplicates_latest_publication_wins_ties_go_first(engine, tmp_path):
+    items = [
+        make_item(1, published="10:00", name="old"),
+        make_item(1, published="11:00", name="republished"),
+        make_item(2, published="10:00", name="first"),
+        make_item(2, published="10:00", name="second"),
+    ]
+    counts, duplicates = run_load(engine, tmp_path, items, FIRST)
+
+    assert (counts.written, duplicates) == (2, 2)
+    names = {key: value[0] for key, value in get_vacancies(engine).items()}
+    assert names == {1: "republished", 2: "first"}
+
+
+def test_archived_item_is_loaded_closed(engine, tmp_path):
+    run_load(engine, tmp_path, [make_item(1, archived=True)], FIRST)
+
+    assert get_vacancies(engine)[1][3] == FIRST
+
+
+def test_demo_rows_are_deleted_by_a_real_refresh(engine, tmp_path):
+    demo = [make_item(9_000_000_001), make_item(9_000_000_002)]
+    run_load(engine, tmp_path, demo, FIRST, closing=None, real=False)
+    counts, _ = run_load(engine, tmp_path, [make_item(1)], SECOND, closing=None)
+
+    assert counts.demo_deleted == 2
+    assert set(get_vacancies(engine)) == {1}
+    with Session(engine) as session:
+        assert session.scalars(select(Salary.vacancy_id)).all() == [1]
+
+
+def test_sqlite_write_lock_is_seen_by_readers(engine):
+    if engine.dialect.name != "sqlite":
+        assert is_database_write_locked(engine) is False
+        return
+    assert is_database_write_locked(engine) is False
+    with engine.connect() as connection:
+        connection.exec_driver_sql("UPDATE app_state SET id = id")
+        connection.exec_driver_sql("INSERT INTO role_categories (id, name) VALUES (1, 'x')")
+        assert is_database_write_locked(engine) is True
+        connection.rollback()
+    assert is_database_write_locked(engine) is False

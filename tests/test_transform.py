@@ -1,0 +1,187 @@
+"""Transform of search items of both hh.ru schema generations into rows."""
+
+from __future__ import annotations
+
+import pytest
+
+from etl.transform import RefreshContext
+from etl.transform import StagedRows
+from etl.transform import add_item_rows
+from etl.transform import make_salary_row
+from etl.validate import RejectTally
+from etl.validate import check_item
+
+NOW = "2026-03-15 09:00:00.000000"
+RATES = {"RUR": 1.0, "USD": 0.0125, "BYR": 0.03125, "KZT": 6.25}
+
+
+def make_context() -> RefreshContext:
+    return RefreshContext(rates=RATES, now=NOW)
+
+
+def transform(item: dict, seq: int = 7) -> tuple[StagedRows, RefreshContext]:
+    context = make_context()
+    rows = StagedRows()
+    keys = check_item(item, RejectTally())
+    add_item_rows(item, keys, seq, rows, context)
+    return rows, context
+
+
+LEGACY_ITEM = {
+    "id": "103616250",
+    "name": "Разработчик Python",
+    "area": {"id": "2760", "name": "Бишкек"},
+    "published_at": "2024-07-09T21:30:39+0300",
+    "salary": {"from": 1000, "to": 2000, "currency": "USD", "gross": None},
+    "employer": {"id": "10720182", "name": "Bugu shop", "trusted": True},
+    "schedule": {"id": "remote", "name": "Удаленная работа"},
+    "employment": {"id": "part", "name": "Частичная занятость"},
+    "experience": {"id": "between1And3", "name": "От 1 года до 3 лет"},
+    "professional_roles": [{"id": "96", "name": "Программист, разработчик"}],
+    "snippet": {
+        "requirement": "Опыт с <highlighttext>Python</highlighttext>. Ёлка",
+        "responsibility": None,
+    },
+    "archived": False,
+}
+
+MODERN_ITEM = {
+    "id": "131128870",
+    "name": "Финансовый аналитик",
+    "area": {"id": "76", "name": "Ростов-на-Дону"},
+    "published_at": "2026-03-14T14:07:24+0300",
+    "salary": {"from": 100000, "to": None, "currency": "RUR", "gross": False},
+    "salary_range": {
+        "from": 100000, "to": None, "currency": "RUR", "gross": False,
+        "mode": {"id": "HOUR", "name": "За час"},
+        "frequency": {"id": "DAILY", "name": "Раз в день"},
+    },
+    "employer": {"name": "Крупная компания", "trusted": True},
+    "employment_form": {"id": "SIDE_JOB", "name": "Подработка"},
+    "work_format": [
+        {"id": "HYBRID", "name": "Гибрид"},
+        {"id": "FIELD_WORK", "name": "Разъездной"},
+    ],
+    "experience": {"id": "moreThan10", "name": "Более 10 лет"},
+    "professional_roles": [{"id": "10", "name": "Аналитик"}],
+    "snippet": {"requirement": None, "responsibility": "Отчёты"},
+    "archived": True,
+}  # fmt: skip
+
+OLD_ITEM = {
+    "id": "40000001",
+    "name": "Бухгалтер",
+    "area": {"id": "1", "name": "Москва"},
+    "published_at": "2020-05-01T10:00:00+0300",
+    "salary": None,
+    "employer": {"id": "1455", "name": "HeadHunter", "trusted": True,
+                 "accredited_it_employer": True},
+    "schedule": {"id": "flyInFlyOut", "name": "Вахтовый метод"},
+    "employment": {"id": "full", "name": "Полная занятость"},
+    "snippet": {},
+}  # fmt: skip
+
+
+def test_legacy_item_rows():
+    rows, context = transform(LEGACY_ITEM)
+
+    assert rows.vacancies == [
+        (
+            7, 103616250, "Разработчик Python", "2024-07-09 18:30:39.000000", 2760,
+            "10720182", "Bugu shop", "between1And3", "PART", "remote", "part",
+            "Опыт с Python. Ёлка", None, "разработчик python\nопыт с python. елка",
+            None,
+        )
+    ]  # fmt: skip
+    assert rows.work_formats == [(7, 103616250, "REMOTE")]
+    assert rows.roles == [(7, 103616250, 96)]
+    assert rows.salaries == [
+        (7, 103616250, 1000.0, 2000.0, "USD", None, "MONTH", None,
+         80_000.0, 160_000.0, None)
+    ]  # fmt: skip
+    assert rows.employers == [("10720182", "Bugu shop", False, True)]
+    assert context.labels[("schedule", "remote")] == "Удаленная работа"
+
+
+def test_modern_item_rows():
+    rows, context = transform(MODERN_ITEM)
+
+    assert rows.vacancies == [
+        (
+            7, 131128870, "Финансовый аналитик", "2026-03-14 11:07:24.000000", 76,
+            None, "Крупная компания", "moreThan10", "SIDE_JOB", None, None,
+            None, "Отчёты", "финансовый аналитик\nотчеты", NOW,
+        )
+    ]  # fmt: skip
+    assert rows.work_formats == [(7, 131128870, "HYBRID"), (7, 131128870, "FIELD_WORK")]
+    assert rows.salaries == [
+        (7, 131128870, 100000.0, None, "RUR", False, "HOUR", "DAILY",
+         100000.0, None, None)
+    ]  # fmt: skip
+    assert rows.employers == []
+    assert context.labels[("experience", "moreThan10")] == "Более 10 лет"
+    assert context.labels[("work_format", "FIELD_WORK")] == "Разъездной"
+
+
+def test_item_without_experience_and_roles_reads_legacy_fly_in_fly_out():
+    rows, _ = transform(OLD_ITEM)
+
+    vacancy = rows.vacancies[0]
+    assert vacancy[7:11] == (None, "FLY_IN_FLY_OUT", "flyInFlyOut", "full")
+    assert rows.roles == []
+    assert rows.work_formats == []
+    assert rows.salaries == []
+    assert rows.employers == [("1455", "HeadHunter", True, True)]
+
+
+@pytest.mark.parametrize(
+    ("salary", "expected_tail"),
+    [
+        pytest.param({"from": 350, "to": None, "currency": "BYR"},
+                     (11_200.0, None, None), id="byr-as-new-roubles"),
+        pytest.param({"from": None, "to": 625_000, "currency": "KZT"},
+                     (None, 100_000.0, None), id="kzt"),
+        pytest.param({"from": 100, "to": 200, "currency": "XYZ"},
+                     (None, None, "unknown_currency"), id="unknown-currency"),
+        pytest.param({"from": 100, "to": 200, "currency": None},
+                     (None, None, "unknown_currency"), id="no-currency"),
+        pytest.param({"from": -5, "to": 200, "currency": "RUR"},
+                     (None, None, "bad_amount"), id="negative"),
+    ],
+)  # fmt: skip
+def test_salary_conversion_to_roubles(salary, expected_tail):
+    row = make_salary_row({"salary": salary}, 1, 5, make_context())
+
+    assert row[8:] == expected_tail
+
+
+def test_salary_without_bounds_is_not_disclosing():
+    item = {"salary": {"from": None, "to": None, "currency": "RUR"}}
+
+    assert make_salary_row(item, 1, 5, make_context()) is None
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        pytest.param({"id": None}, "no_id", id="no-id"),
+        pytest.param({"id": "abc"}, "no_id", id="non-numeric-id"),
+        pytest.param({"area": None}, "no_area", id="no-area"),
+        pytest.param({"published_at": "yesterday"}, "bad_published_at", id="bad-date"),
+        pytest.param({"published_at": "2024-07-09T21:30:39"}, "bad_published_at",
+                     id="no-offset"),
+    ],
+)  # fmt: skip
+def test_rejects_are_counted_by_reason(change, reason):
+    rejects = RejectTally()
+
+    assert check_item({**LEGACY_ITEM, **change}, rejects) is None
+    assert rejects.as_dict() == {reason: 1}
+
+
+def test_salary_problems_keep_the_vacancy():
+    item = {**LEGACY_ITEM, "salary": {"from": 1, "to": 2, "currency": "???"}}
+    rows, _ = transform(item)
+
+    assert len(rows.vacancies) == 1
+    assert rows.salaries[0][-1] == "unknown_currency"
