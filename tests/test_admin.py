@@ -1,0 +1,199 @@
+"""The admin's users, roles and refresh controls."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime
+
+import pytest
+from sqlalchemy.orm import Session
+
+import auth.users
+import dashboard.admin
+from auth.refreshes import RefreshScope
+from auth.refreshes import parse_refresh_scope
+from auth.users import AccountError
+from auth.users import ensure_first_admin
+from auth.users import get_user_by_login
+from services.schema import JournalEntry
+from services.schema import RefreshRun
+from services.settings import Settings
+from services.timeutil import utc_now
+from tests.auth_support import CHEAP_HASH
+from tests.auth_support import add_user
+from tests.auth_support import engine_of
+from tests.auth_support import log_in
+from tests.auth_support import make_app
+from tests.auth_support import post_form
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture(autouse=True)
+def cheap_hash(monkeypatch):
+    monkeypatch.setattr(auth.users, "PASSWORD_HASH_METHOD", CHEAP_HASH)
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = make_app(database_url, tmp_path)
+    add_user(app, "boss", "admin")
+    add_user(app, "alice")
+    return app
+
+
+@pytest.fixture
+def admin(app):
+    client = app.test_client()
+    log_in(client, "boss")
+    return client
+
+
+def role_of(app, login: str) -> str:
+    with Session(engine_of(app)) as session:
+        return get_user_by_login(session, login).role
+
+
+def test_admin_grants_and_revokes_roles(app, admin):
+    post_form(admin, "/admin/users/2/role", {"role": "moderator"})
+    assert role_of(app, "alice") == "moderator"
+
+    post_form(admin, "/admin/users/2/role", {"role": "user"})
+
+    assert role_of(app, "alice") == "user"
+    with Session(engine_of(app)) as session:
+        details = [
+            row.details
+            for row in session.query(JournalEntry).filter_by(action="role_change")
+        ]
+    assert details == [
+        {"user": "alice", "from": "user", "to": "moderator"},
+        {"user": "alice", "from": "moderator", "to": "user"},
+    ]
+
+
+def test_the_last_admin_cannot_drop_their_own_role(app, admin):
+    response = post_form(admin, "/admin/users/1/role", {"role": "user"})
+
+    assert response.status_code == 400
+    assert role_of(app, "boss") == "admin"
+
+
+def test_an_admin_may_step_down_when_another_admin_exists(app, admin):
+    post_form(admin, "/admin/users/2/role", {"role": "admin"})
+
+    response = post_form(admin, "/admin/users/1/role", {"role": "moderator"})
+
+    assert response.status_code == 302
+    assert role_of(app, "boss") == "moderator"
+    assert admin.get("/admin").status_code == 403
+
+
+def test_first_admin_is_made_once_with_a_generated_password(db_session, tmp_path):
+    settings = Settings(instance_dir=tmp_path, admin_login="Root")
+
+    password = ensure_first_admin(db_session, settings)
+
+    assert len(password) == 16
+    assert get_user_by_login(db_session, "root").role == "admin"
+    assert ensure_first_admin(db_session, settings) is None
+
+
+def test_first_admin_uses_admin_password(db_session, tmp_path):
+    settings = Settings(instance_dir=tmp_path, admin_password="given-password-1")
+
+    assert ensure_first_admin(db_session, settings) is None
+    assert auth.users.check_password(
+        get_user_by_login(db_session, "admin"), "given-password-1"
+    )
+
+
+@pytest.mark.parametrize(
+    ("areas", "roles", "days", "expected"),
+    [
+        ("1, 2", "", "3", RefreshScope((1, 2), (), 3)),
+        ("113", "96 104", "", RefreshScope((113,), (96, 104), None)),
+        ("", "", "", RefreshScope()),
+    ],
+    ids=["areas-days", "roles", "everything"],
+)
+def test_refresh_scope_is_read_from_the_form(areas, roles, days, expected):
+    assert parse_refresh_scope(areas, roles, days) == expected
+
+
+@pytest.mark.parametrize(
+    ("areas", "days"),
+    [("1;rm", ""), ("1", "0"), ("1", "x")],
+    ids=["not-an-id", "zero-days", "text-days"],
+)
+def test_refresh_scope_refuses_anything_else(areas, days):
+    with pytest.raises(AccountError):
+        parse_refresh_scope(areas, "", days)
+
+
+def test_admin_starts_a_refresh_with_its_scope(app, admin, monkeypatch):
+    started = []
+    monkeypatch.setattr(
+        dashboard.admin,
+        "start_refresh_process",
+        lambda settings, scope, login: started.append((scope, login)) or 4242,
+    )
+
+    response = post_form(admin, "/admin/refresh", {"areas": "1", "days": "2"})
+
+    assert response.headers["Location"] == "/admin?done=start&pid=4242"
+    assert started == [(RefreshScope((1,), (), 2), "boss")]
+
+
+def add_run(app, heartbeat_age_seconds: float, pid: int | None = None) -> None:
+    now = utc_now()
+    with Session(engine_of(app)) as session:
+        session.add(
+            RefreshRun(
+                started_at=now,
+                heartbeat_at=datetime.fromtimestamp(
+                    now.timestamp() - heartbeat_age_seconds
+                ),
+                status="running",
+                trigger="admin",
+                pid=pid,
+            )
+        )
+        session.commit()
+
+
+def run_status(app) -> tuple[str, bool]:
+    with Session(engine_of(app)) as session:
+        run = session.get(RefreshRun, 1)
+        return run.status, run.cancel_requested
+
+
+def test_a_run_with_a_stale_heartbeat_shows_as_failed(app, admin):
+    add_run(app, heartbeat_age_seconds=3600)
+
+    admin.get("/admin")
+
+    assert run_status(app) == ("failed", False)
+
+
+def test_a_second_refresh_is_refused_while_one_runs(app, admin):
+    add_run(app, heartbeat_age_seconds=0)
+
+    response = post_form(admin, "/admin/refresh", {"areas": "1"})
+
+    assert response.status_code == 409
+
+
+def test_cancel_sets_the_flag_and_terminates_the_process(app, admin):
+    # The extra argument makes the child look like a refresh to the pid check.
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", "etl.refresh"]
+    )
+    add_run(app, heartbeat_age_seconds=0, pid=child.pid)
+
+    response = post_form(admin, "/admin/refresh/1/cancel")
+
+    assert response.status_code == 302
+    assert child.wait(timeout=30) == -15
+    assert run_status(app) == ("running", True)

@@ -1,0 +1,174 @@
+"""The moderator's journal and bans."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy.orm import Session
+
+import auth.users
+from auth.journal import delete_old_events
+from auth.journal import save_event
+from services.schema import JournalEntry
+from tests.auth_support import CHEAP_HASH
+from tests.auth_support import add_user
+from tests.auth_support import engine_of
+from tests.auth_support import log_in
+from tests.auth_support import make_app
+from tests.auth_support import post_form
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture(autouse=True)
+def cheap_hash(monkeypatch):
+    monkeypatch.setattr(auth.users, "PASSWORD_HASH_METHOD", CHEAP_HASH)
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = make_app(database_url, tmp_path)
+    add_user(app, "mod", "moderator")
+    add_user(app, "boss", "admin")
+    add_user(app, "alice")
+    return app
+
+
+@pytest.fixture
+def moderator(app):
+    client = app.test_client()
+    log_in(client, "mod")
+    return client
+
+
+def add_entries(app, entries) -> None:
+    with Session(engine_of(app)) as session:
+        for at, login, ip, action in entries:
+            session.add(JournalEntry(at=at, login=login, ip=ip, action=action))
+        session.commit()
+
+
+ENTRIES = [
+    (datetime(2024, 3, 1, 9, 0), "alice", "10.0.0.1", "query"),
+    (datetime(2024, 3, 1, 22, 0), "alice", "10.0.0.2", "export"),
+    (datetime(2024, 3, 2, 9, 0), "bob", "10.0.0.1", "query"),
+]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("login=alice", "2"),
+        ("ip=10.0.0.1", "2"),
+        ("action=export", "1"),
+        ("from=2024-03-02&to=2024-03-02", "2"),
+        ("to=2024-03-01", "1"),
+        ("login=alice&action=query&ip=10.0.0.1", "1"),
+    ],
+    ids=["login", "ip", "action", "from-moscow-day", "to-moscow-day", "combined"],
+)
+def test_journal_filters(app, moderator, query, expected):
+    # 22:00 UTC on March 1 is already March 2 in Moscow.
+    add_entries(app, ENTRIES)
+
+    response = moderator.get(f"/moderator?{query}&lang=en")
+
+    assert f"Entries found: {expected}" in response.get_data(as_text=True)
+
+
+def test_journal_pages_hold_fifty_rows(app, moderator):
+    at = datetime(2024, 3, 1, 9, 0)
+    add_entries(app, [(at, "alice", "10.0.0.1", "query")] * 51)
+
+    second = moderator.get("/moderator?action=query&page=2&lang=en")
+
+    assert "Page 2 of 2" in second.get_data(as_text=True)
+    assert second.get_data(as_text=True).count("<td>query</td>") == 1
+
+
+def test_journal_csv_export_is_journalled(app, moderator):
+    add_entries(app, ENTRIES)
+
+    response = moderator.get("/moderator/journal.csv?login=bob")
+
+    assert response.get_data(as_text=True).splitlines() == [
+        "\ufeffat,login,ip,action,details",
+        "2024-03-02T09:00:00Z,bob,10.0.0.1,query,",
+    ]
+    page = moderator.get("/moderator?action=export&lang=en").get_data(as_text=True)
+    assert "file: journal.csv; filters: login=bob" in page
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "status"),
+    [
+        ("login", "alice", 302),
+        ("login", "boss", 400),
+        ("login", "mod", 400),
+        ("ip", "10.1.0.0/16", 302),
+        ("ip", "127.0.0.0/8", 400),
+        ("ip", "10.1.0.999", 400),
+    ],
+    ids=["user", "admin", "self", "cidr", "own-ip", "bad-ip"],
+)
+def test_moderator_bans_only_what_is_allowed(moderator, kind, value, status):
+    response = post_form(
+        moderator, "/moderator/bans", {"kind": kind, "value": value, "reason": "spam"}
+    )
+
+    assert response.status_code == status
+
+
+def test_moderator_cannot_ban_another_moderator(app, moderator):
+    add_user(app, "mod2", "moderator")
+
+    response = post_form(
+        moderator, "/moderator/bans", {"kind": "login", "value": "mod2"}
+    )
+
+    assert response.status_code == 400
+
+
+def test_an_unban_lets_the_login_back_in(app, moderator):
+    post_form(moderator, "/moderator/bans", {"kind": "login", "value": "alice"})
+    assert log_in(app.test_client(), "alice").status_code == 403
+
+    post_form(moderator, "/moderator/bans/1/lift")
+
+    assert log_in(app.test_client(), "alice").status_code == 302
+
+
+def test_an_expired_ban_no_longer_applies(app, moderator):
+    post_form(
+        moderator, "/moderator/bans", {"kind": "login", "value": "alice", "days": "1"}
+    )
+    with Session(engine_of(app)) as session:
+        from services.schema import Ban
+
+        session.get(Ban, 1).expires_at = datetime(2000, 1, 1)
+        session.commit()
+
+    assert log_in(app.test_client(), "alice").status_code == 302
+
+
+def test_old_journal_rows_are_deleted(app):
+    with Session(engine_of(app)) as session:
+        save_event(session, "query", login="old")
+        session.flush()
+        session.query(JournalEntry).update({"at": datetime(2000, 1, 1)})
+        save_event(session, "query", login="new")
+        assert delete_old_events(session, 365) == 1
+        session.commit()
+        logins = [row.login for row in session.query(JournalEntry)]
+
+    assert logins == ["new"]
+
+
+def test_secrets_never_reach_the_journal(app):
+    with Session(engine_of(app)) as session:
+        save_event(session, "login", {"password": "hunter2-long", "token": "hh_x"})
+        session.commit()
+        details = session.query(JournalEntry).one().details
+
+    assert details == {"password": "***", "token": "***"}
