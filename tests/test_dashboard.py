@@ -1,0 +1,466 @@
+"""The analytics page's callbacks and shell, driven without a browser.
+
+The callbacks are called as plain functions inside a request of a real app
+on the small sample of tests/browser/sample_data.py, and once through Dash's
+own HTTP endpoint to check the wiring.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+import pytest
+from dash import html
+
+from app import create_app
+from dashboard import methodology
+from dashboard.analytics import CONTROL_FIELDS
+from dashboard.analytics import FIGURE_IDS
+from dashboard.analytics import Controls
+from dashboard.analytics import experience_from_range
+from dashboard.analytics import make_search
+from dashboard.analytics import next_selection
+from dashboard.analytics import range_from_experience
+from dashboard.analytics import render_statistics
+from dashboard.app import make_shell_layout
+from dashboard.format import format_count
+from dashboard.format import format_roubles
+from services.dataset import clear_dataset_cache
+from services.db import session_scope
+from services.filters import Filters
+from services.settings import Settings
+from services.state import ensure_app_state
+from services.timeutil import utc_now
+from tests.browser.sample_data import add_sample_vacancies
+
+NNBSP = "\u202f"
+OUTPUT_NAMES = ("notices", "cards", "excluded", *FIGURE_IDS, "areas", "employers")
+
+
+@pytest.fixture(autouse=True)
+def fresh_dataset_cache():
+    clear_dataset_cache()
+    yield
+    clear_dataset_cache()
+
+
+@pytest.fixture
+def server(database_url, engine, tmp_path):
+    with session_scope(engine) as session:
+        add_sample_vacancies(session)
+    settings = Settings(
+        database_url=database_url, public_dashboard=True, instance_dir=tmp_path
+    )
+    return create_app(settings)
+
+
+def render(server, search: str, lang: str = "ru") -> dict:
+    """The analytics outputs for `search`, by name."""
+    headers = {"Cookie": f"lang={lang}"}
+    with server.test_request_context("/_dash-update-component", headers=headers):
+        values = render_statistics(search, "light")
+    named = dict(zip(OUTPUT_NAMES, values, strict=False))
+    named["downloads"] = list(values[len(OUTPUT_NAMES) :])
+    return named
+
+
+def find(component, component_id: str):
+    """The component with `component_id` inside a Dash tree, or None."""
+    if isinstance(component, list | tuple):
+        for child in component:
+            found = find(child, component_id)
+            if found is not None:
+                return found
+        return None
+    if not hasattr(component, "to_plotly_json"):
+        return None
+    if getattr(component, "id", None) == component_id:
+        return component
+    return find(getattr(component, "children", None), component_id)
+
+
+def texts(component) -> list[str]:
+    """Every text in a Dash tree, in order."""
+    if isinstance(component, str):
+        return [component]
+    if isinstance(component, list | tuple):
+        return [text for child in component for text in texts(child)]
+    if hasattr(component, "to_plotly_json"):
+        return texts(getattr(component, "children", None))
+    return []
+
+
+def card_value(outputs: dict, key: str) -> str:
+    return find(outputs["cards"], f"analytics-{key}-value").children
+
+
+# --- headline figures -------------------------------------------------------------
+
+
+@pytest.mark.db
+@pytest.mark.parametrize(
+    ("search", "vacancies", "median"),
+    [
+        ("", "12", f"150{NNBSP}000{NNBSP}₽"),
+        ("?area=1", "6", f"125{NNBSP}000{NNBSP}₽"),
+        ("?area=2", "5", f"220{NNBSP}000{NNBSP}₽"),
+        ("?area=1620", "1", "нет данных"),
+        ("?area=113&exclude_area=1&exclude_area=2", "1", "нет данных"),
+        ("?employer=20&employer=10", "11", f"150{NNBSP}000{NNBSP}₽"),
+    ],
+    ids=["all", "moscow", "spb", "tatarstan", "russia-rest", "two-employers"],
+)
+def test_headline_cards_follow_the_url(server, search, vacancies, median):
+    outputs = render(server, search)
+
+    assert card_value(outputs, "vacancies") == vacancies
+    assert card_value(outputs, "median") == median
+    assert outputs["notices"] == []
+
+
+@pytest.mark.db
+def test_median_card_shows_quartiles_n_and_low_confidence(server):
+    outputs = render(server, "?area=1")
+
+    median_card = outputs["cards"][3]
+    assert texts(median_card) == [
+        "Медиана зарплаты",
+        f"125{NNBSP}000{NNBSP}₽",
+        f"P25–P75: 112{NNBSP}500 – 137{NNBSP}500{NNBSP}₽; n = 6",
+        "мало данных (n < 30), оценка неточна",
+    ]
+    assert card_value(outputs, "disclosure") == f"100,0{NNBSP}%"
+
+
+@pytest.mark.db
+def test_fewer_than_five_salaries_show_only_n(server):
+    # Saint Petersburg's vacancies published on 11 and 12 March (Moscow time).
+    outputs = render(server, "?employer=20&published_from=2025-03-11")
+
+    assert card_value(outputs, "median") == "—"
+    assert "n = 2: слишком мало для статистики" in texts(outputs["cards"][3])
+
+
+@pytest.mark.db
+def test_english_page_uses_english_numbers(server):
+    outputs = render(server, "?area=1", lang="en")
+
+    assert card_value(outputs, "median") == "₽125,000"
+    assert "P25–P75: ₽112,500–₽137,500; n = 6" in texts(outputs["cards"][3])
+
+
+@pytest.mark.db
+def test_excluded_line_counts_every_reason(server):
+    outputs = render(server, "")
+
+    assert outputs["excluded"] == (
+        "Не вошли в статистику зарплат: 0 не помесячных, 0 в неизвестной "
+        "валюте, 0 неправдоподобных. Зарплат за пределами России: 0 "
+        "(учтены как опубликованы)."
+    )
+
+
+@pytest.mark.db
+def test_comparison_draws_both_selections(server):
+    outputs = render(server, "?area=1&vs_area=2&vs_status=open")
+
+    assert card_value(outputs, "median") == f"125{NNBSP}000{NNBSP}₽"
+    assert card_value(outputs, "vs-median") == f"220{NNBSP}000{NNBSP}₽"
+    histogram = outputs["analytics-histogram"]
+    assert [trace["name"] for trace in histogram["data"]] == ["Выборка", "Сравнение"]
+    assert [sum(trace["y"]) for trace in histogram["data"]] == [6, 5]
+
+
+@pytest.mark.db
+def test_top_tables_link_companies_to_hh(server):
+    outputs = render(server, "")
+
+    assert outputs["employers"][0] == {
+        "name": "[Яндекс](https://hh.ru/employer/10)",
+        "vacancies": 6,
+        "p50": 125_000.0,
+        "p25": 112_500.0,
+        "p75": 137_500.0,
+        "n": 6,
+    }
+    assert [row["name"] for row in outputs["areas"]] == [
+        "Москва",
+        "Санкт-Петербург",
+        "Казань",
+    ]
+
+
+@pytest.mark.db
+def test_download_links_carry_the_main_selection(server):
+    outputs = render(server, "?area=1&q=python&vs_area=2&vs_status=open")
+
+    assert outputs["downloads"] == [
+        "/download/stats.csv?area=1&q=python",
+        "/download/stats.xlsx?area=1&q=python",
+        "/download/vacancies.csv?area=1&q=python",
+        "/download/vacancies.xlsx?area=1&q=python",
+    ]
+
+
+# --- bad and unknown values --------------------------------------------------------
+
+BAD_VALUES = [
+    ("area", "abc"),
+    ("exclude_area", "-1"),
+    ("employer", "x1"),
+    ("experience", "three-years"),
+    ("role", "r"),
+    ("employment_form", "1"),
+    ("work_format", "!"),
+    ("published_from", "2025-13-01"),
+    ("published_to", "yesterday"),
+    ("only_with_salary", "maybe"),
+    ("status", "bogus"),
+    ("accredited_it", "2"),
+    ("trusted", "yes"),
+    ("basis", "both"),
+    ("view", "avg"),
+    ("vs_area", "abc"),
+]
+
+
+@pytest.mark.db
+@pytest.mark.parametrize(("param", "value"), BAD_VALUES, ids=[p for p, _ in BAD_VALUES])
+def test_malformed_value_is_dropped_with_a_notice(server, param, value):
+    outputs = render(server, "?" + urlencode([(param, value), ("area", "1")]))
+
+    assert texts(outputs["notices"]) == [
+        f"Параметр «{param}»: значение «{value}» не распознано и пропущено."
+    ]
+    assert card_value(outputs, "vacancies") == "6"
+
+
+@pytest.mark.db
+def test_unknown_ids_are_kept_and_named(server):
+    outputs = render(server, "?area=999999&employer=777&role=555")
+
+    assert texts(outputs["notices"]) == [
+        "Не найдены в данных (регионы): 999999. Фильтр оставлен, но им ничего "
+        "не соответствует.",
+        "Не найдены в данных (компании): 777. Фильтр оставлен, но им ничего "
+        "не соответствует.",
+        "Не найдены в данных (роли): 555. Фильтр оставлен, но им ничего "
+        "не соответствует.",
+    ]
+    assert card_value(outputs, "vacancies") == "0"
+    for figure_id in FIGURE_IDS:
+        annotations = outputs[figure_id]["layout"]["annotations"]
+        assert [note["text"] for note in annotations] == ["нет данных"], figure_id
+
+
+# --- the page agrees with the API ---------------------------------------------------
+
+
+@pytest.mark.db
+@pytest.mark.parametrize(
+    "query",
+    ["", "area=1", "area=2&basis=gross", "employer=10&view=from", "status=all"],
+    ids=["all", "moscow", "spb-gross", "employer-from", "status-all"],
+)
+def test_page_numbers_equal_the_api(server, query):
+    answer = server.test_client().get(f"/api/v1/stats?{query}").get_json()
+
+    outputs = render(server, f"?{query}")
+
+    salary = answer["salary"]
+    assert card_value(outputs, "vacancies") == format_count(answer["vacancies"])
+    assert card_value(outputs, "employers") == format_count(answer["employer_count"])
+    assert card_value(outputs, "median") == format_roubles(salary["p50"])
+    histogram_counts = outputs["analytics-histogram"]["data"][0]["y"]
+    assert histogram_counts == salary["histogram"]["counts"]
+    assert [row["p50"] for row in outputs["areas"]] == [
+        row["p50"] for row in answer["top_areas"]
+    ]
+
+
+# --- URL <-> controls ---------------------------------------------------------------
+
+ODD_VALUES = [None, [], "bare", ["999999"], [None], {"a": 1}]
+
+
+@pytest.mark.parametrize("control_id", sorted(CONTROL_FIELDS))
+@pytest.mark.parametrize("value", ODD_VALUES, ids=repr)
+def test_any_control_value_gives_a_valid_selection(control_id, value):
+    controls = Controls(**{name: value for name in Controls.__dataclass_fields__})
+
+    main, comparison, reset = next_selection(control_id, "?area=1", controls, controls)
+
+    assert reset is False
+    assert comparison is None
+    search = make_search(main, comparison)
+    # A selection written to the URL reads back as itself.
+    assert next_selection(None, search, Controls(), Controls())[0] == main
+
+
+@pytest.mark.parametrize(
+    ("control_id", "field", "value", "expected"),
+    [
+        ("analytics-area", "area", [1, "2", "bare", None], Filters(area=(1, 2))),
+        ("analytics-area", "area", "bare", Filters()),
+        (
+            "analytics-employer",
+            "employer",
+            ["999999"],
+            Filters(area=(1,), employer=("999999",)),
+        ),
+        (
+            "analytics-q",
+            "q",
+            "  python   django ",
+            Filters(area=(1,), q="python django"),
+        ),
+        ("analytics-status", "status", "bogus", Filters(area=(1,))),
+        (
+            "analytics-flags",
+            "flags",
+            ["trusted", "x"],
+            Filters(area=(1,), trusted=True),
+        ),
+    ],
+    ids=["ids", "bare-area", "unknown-employer", "keywords", "bad-status", "flags"],
+)
+def test_a_control_changes_only_its_parameters(control_id, field, value, expected):
+    controls = Controls(**{field: value})
+
+    main, _comparison, _reset = next_selection(control_id, "?area=1", controls, None)
+
+    assert main == expected
+
+
+def test_quick_pick_russia_without_the_capitals():
+    pick = {"type": "analytics-pick", "name": "russia_rest"}
+
+    main, comparison, reset = next_selection(pick, "?q=python", Controls(), Controls())
+
+    assert (main.area, main.exclude_area, main.q) == ((113,), (1, 2), "python")
+    assert make_search(main, comparison) == (
+        "?area=113&exclude_area=1&exclude_area=2&q=python"
+    )
+    assert reset is True
+
+
+def test_comparison_copies_the_selection_and_keeps_a_marker():
+    main, comparison, _reset = next_selection(
+        "analytics-compare-on", "?area=1", Controls(), Controls()
+    )
+
+    assert comparison == main == Filters(area=(1,))
+    assert make_search(main, comparison) == "?area=1&vs_area=1&vs_status=open"
+    off = next_selection("analytics-compare-off", "?area=1&vs_area=1", None, None)
+    assert off[1] is None
+
+
+@pytest.mark.parametrize(
+    ("bounds", "levels"),
+    [
+        ([0, 3], ()),
+        ([1, 2], ("between1And3", "between3And6")),
+        ([2, 2], ("between3And6",)),
+        ([3, 1], ("between1And3", "between3And6", "moreThan6")),
+        (None, ()),
+        ("bare", ()),
+    ],
+    ids=["whole-range", "middle", "one", "reversed", "none", "bare"],
+)
+def test_experience_slider_sends_a_contiguous_list(bounds, levels):
+    assert experience_from_range(bounds) == levels
+
+
+def test_experience_the_slider_cannot_show_keeps_the_whole_range():
+    assert range_from_experience(("between1And3", "between3And6")) == [1, 2]
+    assert range_from_experience(("unknown",)) == [0, 3]
+
+
+@pytest.mark.db
+def test_sync_callback_through_dash_writes_the_url(server):
+    client = server.test_client()
+    client.get("/")
+    payload = _sync_payload(changed="analytics-area.value", area=[2])
+
+    response = client.post(
+        "/_dash-update-component",
+        json=payload,
+        headers={"Origin": "http://localhost"},
+    )
+
+    assert response.status_code == 200, response.data[:300]
+    answer = json.loads(response.data)["response"]
+    assert answer["app-url"] == {"search": "?area=2&q=python"}
+
+
+def _sync_payload(changed: str, area) -> dict:
+    from dashboard.analytics import MAIN_INPUTS
+    from dashboard.analytics import OPTION_OUTPUTS
+    from dashboard.analytics import VS_INPUTS
+
+    controls = MAIN_INPUTS + VS_INPUTS
+    outputs = [("app-url", "search"), *controls]
+    outputs += [(cid, "options") for cid in OPTION_OUTPUTS]
+    outputs.append(("analytics-compare-panel", "hidden"))
+    values = {("analytics-area", "value"): area, ("analytics-q", "value"): "python"}
+    inputs = [
+        {"id": "app-url", "property": "search", "value": "?q=python"},
+        [],
+        {"id": "analytics-compare-on", "property": "n_clicks", "value": 0},
+        {"id": "analytics-compare-off", "property": "n_clicks", "value": 0},
+        *[
+            {"id": cid, "property": prop, "value": values.get((cid, prop))}
+            for cid, prop in controls
+        ],
+    ]
+    joined = "...".join(f"{cid}.{prop}" for cid, prop in outputs)
+    return {
+        "output": f"..{joined}..",
+        "outputs": [{"id": cid, "property": prop} for cid, prop in outputs],
+        "inputs": inputs,
+        "changedPropIds": [changed],
+        "state": [],
+    }
+
+
+# --- shell and methodology -----------------------------------------------------------
+
+
+@pytest.mark.db
+def test_shell_shows_demo_banner_footer_and_maintenance(server, engine):
+    with session_scope(engine) as session:
+        state = ensure_app_state(session)
+        state.maintenance = True
+        state.maintenance_heartbeat_at = utc_now()
+
+    with server.test_request_context("/"):
+        shell = make_shell_layout()
+
+    assert find(shell, "app-demo-banner") is not None
+    assert find(shell, "app-maintenance-banner") is not None
+    assert find(shell, "app-data-version").children == (
+        "Данные: версия sample-1, обновлены 14.03.2025 09:30 МСК"
+    )
+
+
+@pytest.mark.db
+def test_shell_follows_the_language_cookie(server):
+    headers = {"Cookie": "lang=en"}
+    with server.test_request_context("/", headers=headers):
+        shell = make_shell_layout()
+
+    assert find(shell, "app-data-version").children == (
+        "Data: version sample-1, refreshed 2025-03-14 09:30 MSK"
+    )
+    assert shell.lang == "en"
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_methodology_explains_every_rule_in_both_languages(lang):
+    page = methodology.layout(lang)
+
+    headings = [section.children[0].children for section in page.children[1:-1]]
+    assert len(headings) == len(methodology.SECTIONS) == 15
+    assert not [text for text in texts(page) if text.startswith("methodology.")]
+    assert isinstance(page.children[0], html.H1)
