@@ -215,6 +215,22 @@ def _count_employers(dataset: Dataset, mask: np.ndarray) -> int:
     return int(np.count_nonzero(np.bincount(named)))
 
 
+class SortedGroups:
+    """Salaries split by a code with one stable sort; each group stays sorted."""
+
+    def __init__(self, codes: np.ndarray, values: np.ndarray, size: int) -> None:
+        # Code -1 (an anonymous employer) is shifted to group 0.
+        shifted = codes.astype(np.int64) + 1
+        self.values = values[np.argsort(shifted, kind="stable")]
+        sizes = np.bincount(shifted, minlength=size + 1)
+        self.starts = np.concatenate(([0], np.cumsum(sizes)))
+
+    def values_of(self, code: int | None) -> np.ndarray:
+        if code is None:
+            return self.values[:0]
+        return self.values[self.starts[code + 1] : self.starts[code + 2]]
+
+
 def compute_category_rows(
     categories: Categories, mask, rows, values, known: tuple[str, ...]
 ) -> list[dict]:
@@ -229,11 +245,10 @@ def compute_category_rows(
         (label for label in seen if label not in known and label != stats.UNKNOWN),
         key=lambda label: (-seen[label], label),
     )
-    included_codes = categories.codes[rows]
+    groups = SortedGroups(categories.codes[rows], values, categories.labels.size)
     answer = []
     for label in (*known, *others, stats.UNKNOWN):
-        code = categories.code_of(label)
-        group = values[included_codes == code] if code is not None else values[:0]
+        group = groups.values_of(categories.code_of(label))
         answer.append(
             {
                 "id": label,
@@ -284,7 +299,7 @@ def compute_top_rows(
     counts = np.bincount(codes[codes >= 0], minlength=categories.labels.size)
     present = np.flatnonzero(counts)
     top = present[np.lexsort((present, -counts[present]))][: stats.TOP_LIMIT]
-    included_codes = categories.codes[rows]
+    groups = SortedGroups(categories.codes[rows], values, categories.labels.size)
     answer = []
     for code in top:
         label = categories.labels[code]
@@ -294,7 +309,7 @@ def compute_top_rows(
                 "id": label,
                 "name": names.get(label, str(label)),
                 "vacancies": int(counts[code]),
-                **stats.compute_quartiles(values[included_codes == code]),
+                **stats.compute_quartiles(groups.values_of(code)),
             }
         )
     return answer

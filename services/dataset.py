@@ -342,15 +342,17 @@ def build_dataset(
     role_ids: set[int],
 ) -> Dataset:
     """Turn frames read from the database into the in-memory columns."""
+    frame = _with_object_text(frame)
+    employers = _with_object_text(employers)
     ids = frame["id"].to_numpy(dtype=np.int64)
     area_table = _build_area_table(areas, frame["area_id"])
-    area_codes = np.searchsorted(area_table["id"].to_numpy(), frame["area_id"])
+    area_codes = np.searchsorted(
+        area_table["id"].to_numpy(), frame["area_id"].to_numpy(dtype=np.int64)
+    )
     employer_table = _build_employer_table(employers, frame)
     employer_codes = _employer_codes(frame["employer_id"], employer_table["id"])
-    weeks = stats.compute_week_starts(frame["published_at"])
-    week_labels, week_codes = np.unique(
-        weeks.to_numpy(dtype="datetime64[D]"), return_inverse=True
-    )
+    weeks = stats.compute_week_start_days(frame["published_at"])
+    week_labels, week_codes = np.unique(weeks, return_inverse=True)
 
     return Dataset(
         version=version,
@@ -383,16 +385,27 @@ def build_dataset(
         },
         area_parents=area_table["parent_code"].to_numpy(dtype=np.int32),
         area_names=dict(
-            zip(area_table["id"].tolist(), area_table["name"], strict=True)
+            zip(area_table["id"].tolist(), area_table["name"].tolist(), strict=True)
         ),
         area_known=set(areas["id"].tolist()),
         employer_names=dict(
-            zip(employer_table["id"], employer_table["name"], strict=True)
+            zip(
+                employer_table["id"].tolist(),
+                employer_table["name"].tolist(),
+                strict=True,
+            )
         ),
         employer_accredited=employer_table["accredited"].to_numpy(dtype=bool),
         employer_trusted=employer_table["trusted"].to_numpy(dtype=bool),
         role_known=role_ids | set(roles["value"].tolist()),
     )
+
+
+def _with_object_text(frame: pd.DataFrame) -> pd.DataFrame:
+    # pandas' own string dtype is many times slower for the element-wise work
+    # done here than plain object arrays.
+    text = [name for name in frame.columns if pd.api.types.is_string_dtype(frame[name])]
+    return frame.astype({name: object for name in text})
 
 
 def _categories(column: pd.Series) -> Categories:
@@ -405,6 +418,7 @@ def _build_area_table(areas: pd.DataFrame, vacancy_area_ids: pd.Series) -> pd.Da
     missing = sorted(set(vacancy_area_ids.tolist()) - set(areas["id"].tolist()))
     extra = pd.DataFrame({"id": missing, "name": [str(i) for i in missing]})
     table = pd.concat([areas, extra], ignore_index=True)
+    table["id"] = table["id"].astype(np.int64)
     table = table.sort_values("id", ignore_index=True)
     table["parent_id"] = table["parent_id"].astype(object)
     positions = pd.Series(table.index, index=table["id"])
@@ -427,7 +441,8 @@ def _areas_in_russia(area_table: pd.DataFrame) -> np.ndarray:
 def _build_employer_table(employers: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
     # Named employers may be missing from the employers table; their vacancies
     # still carry the name.
-    seen = frame.dropna(subset=["employer_id"]).drop_duplicates("employer_id")
+    named = frame.loc[:, ["employer_id", "employer_name"]]
+    seen = named.dropna(subset=["employer_id"]).drop_duplicates("employer_id")
     missing = seen[~seen["employer_id"].isin(employers["id"])]
     extra = pd.DataFrame(
         {
@@ -444,13 +459,14 @@ def _build_employer_table(employers: pd.DataFrame, frame: pd.DataFrame) -> pd.Da
 
 
 def _employer_codes(employer_ids: pd.Series, table_ids: pd.Series) -> np.ndarray:
-    positions = pd.Series(np.arange(len(table_ids)), index=table_ids.to_numpy())
-    codes = employer_ids.map(positions)
-    return codes.fillna(-1).to_numpy(dtype=np.int32)
+    codes, seen = pd.factorize(employer_ids.to_numpy(dtype=object))
+    positions = pd.Index(table_ids.to_numpy(dtype=object)).get_indexer(seen)
+    positions = np.append(positions, -1).astype(np.int32)
+    return positions[codes]
 
 
 def _build_links(links: pd.DataFrame, ids: np.ndarray) -> Links:
-    rows = np.searchsorted(ids, links["vacancy_id"].to_numpy(dtype=np.int64))
+    rows = pd.Index(ids).get_indexer(links["vacancy_id"].to_numpy(dtype=np.int64))
     frame = pd.DataFrame({"row": rows, "value": links["value"].to_numpy()})
     rows_by_value = {
         value: np.sort(group["row"].to_numpy())

@@ -132,7 +132,7 @@ def get_area_names(session: Session, ids) -> dict[int, str]:
     if not ids:
         return {}
     rows = session.execute(select(Area.id, Area.name).where(Area.id.in_(ids)))
-    return dict(rows.tuples().all())
+    return {key: name for key, name in rows}
 
 
 def get_employer_names(session: Session, ids) -> dict[str, str]:
@@ -143,7 +143,7 @@ def get_employer_names(session: Session, ids) -> dict[str, str]:
     rows = session.execute(
         select(Employer.id, Employer.name).where(Employer.id.in_(ids))
     )
-    names = dict(rows.tuples().all())
+    names = {key: name for key, name in rows}
     missing = [i for i in ids if i not in names]
     if missing:
         rows = session.execute(

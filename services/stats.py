@@ -207,12 +207,19 @@ def compute_histogram(values: np.ndarray) -> dict:
 # --- time -----------------------------------------------------------------------------
 
 
+def compute_week_start_days(published_at: pd.Series) -> np.ndarray:
+    """The Moscow Monday of each naive-UTC publication time, as datetime64[D]."""
+    moscow = pd.to_datetime(published_at).dt.tz_localize("UTC").dt.tz_convert(MOSCOW)
+    days = moscow.dt.tz_localize(None).to_numpy(dtype="datetime64[D]")
+    # 1970-01-01 was a Thursday: shifting by 3 makes Monday weekday 0.
+    weekday = (days.astype(np.int64) + 3) % 7
+    return days - weekday.astype("timedelta64[D]")
+
+
 def compute_week_starts(published_at: pd.Series) -> pd.Series:
     """The Moscow Monday of each naive-UTC publication time, as a `date`."""
-    moscow = pd.to_datetime(published_at).dt.tz_localize("UTC").dt.tz_convert(MOSCOW)
-    day = moscow.dt.tz_localize(None).dt.normalize()
-    monday = day - pd.to_timedelta(day.dt.day_of_week, unit="D")
-    return monday.dt.date
+    days = compute_week_start_days(published_at)
+    return pd.Series(days.astype(object), index=published_at.index)
 
 
 # --- the whole selection, plainly -----------------------------------------------
