@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from etl.reference import save_enum_labels
@@ -556,6 +557,29 @@ class RefreshLock:
             ).scalar_one_or_none()
 
     def _acquire_lock_row(self, make_run) -> RefreshRun:
+        # Read first: a holder in its final write keeps the database locked,
+        # and waiting for it would only end in a timeout.
+        self._raise_if_lock_row_held()
+        try:
+            return self._take_lock_row(make_run)
+        except OperationalError as error:
+            raise RefreshLockedError(self._get_lock_row_holder()) from error
+
+    def _get_lock_row_holder(self) -> int | None:
+        with Session(self.engine) as session:
+            state = session.get(AppState, STATE_ROW_ID)
+            if state is None or state.lock_run_id is None:
+                return None
+            if is_flag_stale(state.lock_heartbeat_at, self.stale_seconds, utc_now()):
+                return None
+            return state.lock_run_id
+
+    def _raise_if_lock_row_held(self) -> None:
+        holder = self._get_lock_row_holder()
+        if holder is not None:
+            raise RefreshLockedError(holder)
+
+    def _take_lock_row(self, make_run) -> RefreshRun:
         with Session(self.engine, expire_on_commit=False) as session:
             ensure_app_state(session)
             # The first write takes SQLite's write lock, so two refreshes

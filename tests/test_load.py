@@ -163,7 +163,9 @@ def test_sqlite_write_lock_is_seen_by_readers(engine):
     assert is_database_write_locked(engine) is False
     with engine.connect() as connection:
         connection.exec_driver_sql("UPDATE app_state SET id = id")
-        connection.exec_driver_sql("INSERT INTO role_categories (id, name) VALUES (1, 'x')")
+        connection.exec_driver_sql(
+            "INSERT INTO role_categories (id, name) VALUES (1, 'x')"
+        )
         assert is_database_write_locked(engine) is True
         connection.rollback()
     assert is_database_write_locked(engine) is False
