@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from dataclasses import dataclass
 from dataclasses import replace
 from datetime import date
@@ -418,6 +419,9 @@ def layout(lang: str, search: str = "") -> html.Div:
     return html.Div(
         className="analytics-page",
         children=[
+            # The page's own location: its callbacks never mix with the shell's
+            # components, which Dash refuses while the page is not rendered.
+            dcc.Location(id="analytics-url", refresh=False),
             _make_sidebar(lang, values, vs_values, options, is_comparing(params)),
             _make_content(lang),
         ],
@@ -430,12 +434,20 @@ def _selected_options(main: Filters, comparison: Filters, lang: str) -> dict:
     employers = {*main.employer, *comparison.employer}
     area_names = get_area_names(session, sorted(areas))
     employer_names = get_employer_names(session, sorted(employers))
+    # The largest areas and employers are offered before anything is typed.
+    top_areas = _area_search_options("")
+    top_employers = _employer_search_options("")
+
+    def offer(ids, names, top):
+        chosen = _named_options(ids, names, lang)
+        return _merge_options(ids, chosen, top)
+
     return {
-        "area": _named_options(main.area, area_names, lang),
-        "exclude_area": _named_options(main.exclude_area, area_names, lang),
-        "employer": _named_options(main.employer, employer_names, lang),
-        "vs_area": _named_options(comparison.area, area_names, lang),
-        "vs_employer": _named_options(comparison.employer, employer_names, lang),
+        "area": offer(main.area, area_names, top_areas),
+        "exclude_area": offer(main.exclude_area, area_names, top_areas),
+        "employer": offer(main.employer, employer_names, top_employers),
+        "vs_area": offer(comparison.area, area_names, top_areas),
+        "vs_employer": offer(comparison.employer, employer_names, top_employers),
         "role": _role_options(session),
     }
 
@@ -796,7 +808,7 @@ def _table(component_id: str, title_key: str, lang: str, linked: bool):
         className="analytics-table",
         children=[
             html.H3(translate(title_key, lang)),
-            dash_table.DataTable(
+            _make_data_table(
                 id=component_id,
                 columns=columns,
                 data=[],
@@ -811,6 +823,18 @@ def _table(component_id: str, title_key: str, lang: str, linked: bool):
             ),
         ],
     )
+
+
+def _make_data_table(**props) -> dash_table.DataTable:
+    # Dash 4 warns on every DataTable that it will leave the builtin set one
+    # day; the table is still supported and the project has no grid package.
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore",
+            category=DeprecationWarning,
+            message=r"\s*The dash_table\.DataTable",
+        )
+        return dash_table.DataTable(**props)
 
 
 def _numeric_column(column_id: str, label_key: str, number_format, lang: str):
@@ -1271,7 +1295,7 @@ def sync_filters(search, _picks, _on, _off, *values):
         experience=values[len(MAIN_INPUTS) + 2],
     )
     triggered = ctx.triggered_id
-    if triggered == "app-url":
+    if triggered == "analytics-url":
         triggered = None
     main, comparison, reset = next_selection(triggered, search, controls, vs_controls)
 
@@ -1339,12 +1363,12 @@ def _area_search_options(search_value) -> list[dict]:
 
 def search_employer_options(search_value, selected, options):
     """Company options as the user types: the chosen ones, then the best matches."""
+    return _merge_options(selected, options, _employer_search_options(search_value))
+
+
+def _employer_search_options(search_value) -> list[dict]:
     found = search_employers(request_session(), str(search_value or ""), limit=20)
-    return _merge_options(
-        selected,
-        options,
-        [{"label": item["name"], "value": item["id"]} for item in found],
-    )
+    return [{"label": item["name"], "value": item["id"]} for item in found]
 
 
 def _merge_options(selected, current, found: list[dict]) -> list[dict]:
@@ -1368,11 +1392,11 @@ def register_callbacks(app: dash.Dash) -> None:
     """Attach the analytics page's callbacks to the Dash app."""
     control_ids = MAIN_INPUTS + VS_INPUTS
     app.callback(
-        Output("app-url", "search"),
+        Output("analytics-url", "search"),
         *[Output(cid, prop) for cid, prop in control_ids],
         *[Output(cid, "options") for cid in OPTION_OUTPUTS],
         Output("analytics-compare-panel", "hidden"),
-        Input("app-url", "search"),
+        Input("analytics-url", "search"),
         Input({"type": "analytics-pick", "name": ALL}, "n_clicks"),
         Input("analytics-compare-on", "n_clicks"),
         Input("analytics-compare-off", "n_clicks"),
@@ -1390,7 +1414,7 @@ def register_callbacks(app: dash.Dash) -> None:
             Output(f"analytics-download-{_download_key(n).replace('_', '-')}", "href")
             for n in DOWNLOADS
         ],
-        Input("app-url", "search"),
+        Input("analytics-url", "search"),
         State("app-theme", "data"),
     )(render_statistics)
 

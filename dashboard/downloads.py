@@ -156,6 +156,8 @@ def make_stats_csv(sheets: dict[str, pd.DataFrame]) -> str:
     summary = sheets["summary"].rename(columns={"metric": "id", "value": "name"})
     summary = summary.assign(section="summary")
     text = pd.concat([summary, long_form], ignore_index=True)
+    # Counts stay whole numbers although the summary rows leave them empty.
+    text = text.astype({"vacancies": "Int64", "n": "Int64"})
     return BOM + text.loc[:, list(STAT_COLUMNS)].to_csv(index=False)
 
 

@@ -391,7 +391,7 @@ def test_sync_callback_through_dash_writes_the_url(server):
 
     assert response.status_code == 200, response.data[:300]
     answer = json.loads(response.data)["response"]
-    assert answer["app-url"] == {"search": "?area=2&q=python"}
+    assert answer["analytics-url"] == {"search": "?area=2&q=python"}
 
 
 def _sync_payload(changed: str, area) -> dict:
@@ -400,12 +400,12 @@ def _sync_payload(changed: str, area) -> dict:
     from dashboard.analytics import VS_INPUTS
 
     controls = MAIN_INPUTS + VS_INPUTS
-    outputs = [("app-url", "search"), *controls]
+    outputs = [("analytics-url", "search"), *controls]
     outputs += [(cid, "options") for cid in OPTION_OUTPUTS]
     outputs.append(("analytics-compare-panel", "hidden"))
     values = {("analytics-area", "value"): area, ("analytics-q", "value"): "python"}
     inputs = [
-        {"id": "app-url", "property": "search", "value": "?q=python"},
+        {"id": "analytics-url", "property": "search", "value": "?q=python"},
         [],
         {"id": "analytics-compare-on", "property": "n_clicks", "value": 0},
         {"id": "analytics-compare-off", "property": "n_clicks", "value": 0},
@@ -464,3 +464,20 @@ def test_methodology_explains_every_rule_in_both_languages(lang):
     assert len(headings) == len(methodology.SECTIONS) == 15
     assert not [text for text in texts(page) if text.startswith("methodology.")]
     assert isinstance(page.children[0], html.H1)
+
+
+@pytest.mark.db
+def test_router_renders_each_page_with_controls_from_the_url(server):
+    from dashboard.app import render_page
+
+    with server.test_request_context("/"):
+        analytics_page = render_page("/", "?area=1&experience=between1And3&q=python")
+        methodology_page = render_page("/methodology", "")
+        missing = render_page("/nowhere", "")
+
+    assert find(analytics_page, "analytics-area").value == [1]
+    assert find(analytics_page, "analytics-experience").value == [1, 1]
+    assert find(analytics_page, "analytics-q").value == "python"
+    assert find(analytics_page, "analytics-compare-panel").hidden is True
+    assert texts(methodology_page)[0] == "Как считаются цифры"
+    assert texts(missing) == ["Страница не найдена"]
