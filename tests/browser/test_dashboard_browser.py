@@ -1,0 +1,129 @@
+"""The analytics page in a real browser: filters, URL state, downloads, languages."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from playwright.sync_api import expect
+
+from dashboard.downloads import VACANCY_COLUMNS
+
+pytestmark = [pytest.mark.browser, pytest.mark.db]
+
+NNBSP = "\u202f"
+ALL_MEDIAN = f"150{NNBSP}000{NNBSP}₽"
+MOSCOW_MEDIAN = f"125{NNBSP}000{NNBSP}₽"
+SPB_MEDIAN = f"220{NNBSP}000{NNBSP}₽"
+
+
+def toggle_option(page, dropdown_id: str, search: str, option: str) -> None:
+    """Open a dropdown, type into its search box and toggle one option."""
+    page.click(f"#{dropdown_id}")
+    page.fill(".dash-dropdown-content input.dash-dropdown-search", search)
+    page.locator(".dash-dropdown-content [role=option]", has_text=option).click()
+    page.keyboard.press("Escape")
+
+
+def median(page):
+    return page.locator("#analytics-median-value")
+
+
+def test_choosing_an_area_changes_the_headline_median(dashboard_page):
+    page = dashboard_page
+    expect(median(page)).to_have_text(ALL_MEDIAN)
+
+    toggle_option(page, "analytics-area", "Санкт", "Санкт-Петербург")
+
+    expect(median(page)).to_have_text(SPB_MEDIAN)
+    expect(page).to_have_url("/?area=2")
+    expect(page.locator("#analytics-vacancies-value")).to_have_text("5")
+
+
+def test_a_reloaded_url_gives_the_same_view(dashboard_page):
+    page = dashboard_page
+    page.click("text=Москва")
+    page.check("#analytics-flags input[value=only_with_salary]")
+    page.fill("#analytics-q", "Python")
+    page.press("#analytics-q", "Enter")
+    expect(page).to_have_url("/?area=1&q=Python&only_with_salary=true")
+
+    page.reload()
+
+    expect(median(page)).to_have_text(MOSCOW_MEDIAN)
+    expect(page.locator("#analytics-q")).to_have_value("Python")
+    expect(
+        page.locator("#analytics-flags input[value=only_with_salary]")
+    ).to_be_checked()
+    expect(page.locator("#analytics-area")).to_contain_text("Москва")
+
+
+def test_the_back_button_steps_through_changes(dashboard_page):
+    page = dashboard_page
+    page.click("text=Москва")
+    expect(median(page)).to_have_text(MOSCOW_MEDIAN)
+    page.click("text=Санкт-Петербург")
+    expect(median(page)).to_have_text(SPB_MEDIAN)
+
+    page.go_back()
+
+    expect(page).to_have_url("/?area=1")
+    expect(median(page)).to_have_text(MOSCOW_MEDIAN)
+    expect(page.locator("#analytics-area")).to_contain_text("Москва")
+    page.go_back()
+    expect(median(page)).to_have_text(ALL_MEDIAN)
+
+
+@pytest.mark.parametrize(
+    ("link", "rows"),
+    [("analytics-download-vacancies-csv", 6), ("analytics-download-stats-csv", None)],
+    ids=["vacancies", "stats"],
+)
+def test_downloads_follow_the_filters(dashboard_page, link, rows):
+    page = dashboard_page
+    page.click("text=Москва")
+    expect(page.locator(f"#{link}")).to_have_attribute(
+        "href", f"/download/{link[19:].replace('-', '.', 1)}?area=1"
+    )
+
+    with page.expect_download() as download_info:
+        page.click(f"#{link}")
+
+    body = download_info.value.path().read_bytes()
+    assert body.startswith("\ufeff".encode())
+    table = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    if rows is not None:
+        assert table[0] == list(VACANCY_COLUMNS)
+        assert len(table) == 1 + rows
+    else:
+        summary = {row[1]: row[2] for row in table if row[0] == "summary"}
+        assert (summary["vacancies"], summary["salary_p50"]) == ("6", "125000.0")
+
+
+def test_comparing_two_cities(dashboard_page):
+    page = dashboard_page
+    page.click("text=Москва")
+    expect(median(page)).to_have_text(MOSCOW_MEDIAN)
+
+    page.click("#analytics-compare-on")
+    toggle_option(page, "analytics-vs-area", "Москва", "Москва")
+    toggle_option(page, "analytics-vs-area", "Санкт", "Санкт-Петербург")
+
+    expect(page).to_have_url("/?area=1&vs_area=2&vs_status=open")
+    expect(median(page)).to_have_text(MOSCOW_MEDIAN)
+    expect(page.locator("#analytics-vs-median-value")).to_have_text(SPB_MEDIAN)
+
+
+def test_switching_the_language(dashboard_page):
+    page = dashboard_page
+    page.click("text=Москва")
+    expect(median(page)).to_have_text(MOSCOW_MEDIAN)
+
+    page.click("#app-lang-en")
+
+    expect(median(page)).to_have_text("₽125,000")
+    expect(page.locator(".app-nav")).to_contain_text("Methodology")
+    expect(page).to_have_url("/?area=1")
+    page.click("text=Methodology")
+    expect(page.locator("h1")).to_have_text("How the figures are made")
