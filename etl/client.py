@@ -102,19 +102,26 @@ class RequestEvent:
 class RateLimiter:
     """A token bucket shared by all threads: `rate` requests per second, burst 1."""
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic):
         self.interval = 1.0 / rate if rate > 0 else 0.0
-        self._next_slot = time.monotonic()
+        self._clock = clock
+        self._next_slot = clock()
         self._lock = threading.Lock()
 
-    def wait(self, cancel_event: threading.Event | None = None) -> None:
+    def reserve(self) -> float:
+        """Take the next free slot; return how many seconds to wait for it."""
         if not self.interval:
-            return
+            return 0.0
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             slot = max(now, self._next_slot)
             self._next_slot = slot + self.interval
-        _pause(slot - now, cancel_event)
+        return slot - now
+
+    def wait(self, cancel_event: threading.Event | None = None) -> None:
+        delay = self.reserve()
+        if delay > 0:
+            _pause(delay, cancel_event)
 
 
 class HHClient:

@@ -299,44 +299,59 @@ class _Planner:
         return frontier
 
     def sweep(self, segment: _Probed) -> tuple[list[_Probed], list[_Probed]]:
-        """Cut a segment into leaves from its newest end, sized by measured density."""
+        """Cut a segment into leaves from its newest end, sized by measured density.
+
+        `top` bounds the newest vacancy not yet in a leaf: a window's page 0
+        shows where its vacancies start, so the empty stretch above is skipped
+        when sizing the next window, and density is read near `top`.
+        """
         piece = segment.slice
-        density = _density_at_end(piece, segment.envelope)
         end = piece.date_to
+        top = _newest_shown(segment.envelope, end)
+        density = _density_near_top(segment.envelope, top, piece)
         covered = 0
         leaves: list[_Probed] = []
         crowded: list[_Probed] = []
-        retrying = False
-        while end > piece.date_from:
-            remaining = DEPTH_LIMIT * 2 if retrying else piece.found - covered
-            start = self._next_start(piece, end, density, remaining)
+        previous_start = None
+        found = piece.found
+        while top > piece.date_from:
+            remaining = piece.found - covered if previous_start is None else 2**31
+            start = self._next_start(piece, top, density, remaining)
+            if previous_start is not None:
+                start = max(start, _shrunk_start(top, previous_start, found))
+                start = min(start, top - timedelta(seconds=STEP_SECONDS))
             window, envelope = self.probe(replace(piece, date_from=start, date_to=end))
-            key = segment.key + (len(leaves) + len(crowded),)
-            retrying = window.found > DEPTH_LIMIT and window.seconds > STEP_SECONDS
-            if retrying:
-                density = window.found / window.seconds
+            found = window.found
+            if not found:
+                # Nothing here: keep `end` so the next, wider window absorbs it.
+                top, density, previous_start = start, density / 2, None
                 continue
-            if window.found > DEPTH_LIMIT:
-                crowded.append(_Probed(key, window, envelope))
+            if found > DEPTH_LIMIT:
+                top = _newest_shown(envelope, top)
+                if top - start > timedelta(seconds=STEP_SECONDS):
+                    density = _density_near_top(envelope, top, window)
+                    previous_start = start
+                    continue
+            previous_start = None
+            key = segment.key + (len(leaves) + len(crowded),)
+            if found > DEPTH_LIMIT:
+                crowded.append(_Probed(key, replace(window, date_to=top), envelope))
             else:
                 leaves.append(_Probed(key, window, envelope))
-                if window.found:
-                    density = window.found / window.seconds
-                else:
-                    density /= 2
-            covered += window.found
-            end = start
+            density = found / max((top - start).total_seconds(), STEP_SECONDS)
+            covered += found
+            end = top = start
         self.check_split(piece, [p.slice for p in leaves + crowded])
         return leaves, crowded
 
     def _next_start(
-        self, piece: Slice, end: datetime, density: float, remaining: int
+        self, piece: Slice, top: datetime, density: float, remaining: int
     ) -> datetime:
         if remaining <= LEAF_TARGET:
             return piece.date_from
         span = LEAF_TARGET / max(density, 1e-9)
-        start = _floor_to_step(end - timedelta(seconds=span))
-        start = min(start, end - timedelta(seconds=STEP_SECONDS))
+        start = _floor_to_step(top - timedelta(seconds=span))
+        start = min(start, top - timedelta(seconds=STEP_SECONDS))
         return max(start, piece.date_from)
 
     # --- by area, then by role ------------------------------------------------
@@ -421,14 +436,28 @@ def _equal_time_parts(piece: Slice) -> list[Slice]:
     ]
 
 
-def _density_at_end(piece: Slice, envelope: dict | None) -> float:
-    """Vacancies per second near the window's newest end, from its page 0."""
+def _newest_shown(envelope: dict | None, end: datetime) -> datetime:
+    """`end`, lowered to the step after the newest vacancy that page 0 shows."""
+    items = (envelope or {}).get("items") or []
+    if not items:
+        return end
+    return min(end, _ceil_to_step(_parse_hh_time(items[0]["published_at"])))
+
+
+def _density_near_top(envelope: dict | None, top: datetime, piece: Slice) -> float:
+    """Vacancies per second just below `top`, read from page 0's publication times."""
     items = (envelope or {}).get("items") or []
     if len(items) >= PER_PAGE:
         oldest_shown = _parse_hh_time(items[-1]["published_at"])
-        span = (piece.date_to - oldest_shown).total_seconds()
+        span = (top - oldest_shown).total_seconds()
         return len(items) / max(span, STEP_SECONDS)
     return piece.found / max(piece.seconds, 1)
+
+
+def _shrunk_start(top: datetime, previous_start: datetime, found: int) -> datetime:
+    """A start that shrinks an overfull window in proportion, so retries end."""
+    span = (top - previous_start).total_seconds() * LEAF_TARGET / found
+    return _ceil_to_step(top - timedelta(seconds=span))
 
 
 def _floor_to_step(moment: datetime) -> datetime:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -72,6 +73,7 @@ class Faults:
     repeat_item: bool = False
     captcha_after: int | None = None
     bad_token: str | None = None
+    blacklisted_user_agent: str | None = None
     only_path: str | None = None
     counted: int = 0
 
@@ -123,7 +125,7 @@ class FakeHH:
         self._closing = threading.Event()
         self._nodes = _index_area_tree(self.areas)
         self._descendants: dict[tuple[int, ...], frozenset[int]] = {}
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _make_handler(self))
+        self._server = _QuietServer(("127.0.0.1", port), _make_handler(self))
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread: threading.Thread | None = None
@@ -136,7 +138,9 @@ class FakeHH:
         self.stop()
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -160,6 +164,9 @@ class FakeHH:
         user_agent = headers.get("hh-user-agent") or headers.get("user-agent")
         if not user_agent:
             body = {"errors": [{"type": "bad_user_agent", "value": "unset"}]}
+            return 400, body, {}, ""
+        if user_agent == self.faults.blacklisted_user_agent:
+            body = {"errors": [{"type": "bad_user_agent", "value": "blacklisted"}]}
             return 400, body, {}, ""
         token = headers.get("authorization", "")
         if self.faults.bad_token and token == f"Bearer {self.faults.bad_token}":
@@ -268,6 +275,13 @@ class FakeHH:
     def log(self, entry: RequestLog) -> None:
         with self._lock:
             self.requests.append(entry)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        # A client that timed out or was dropped on purpose is not a server error.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def depth_limit_body() -> dict:
