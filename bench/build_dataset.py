@@ -164,9 +164,7 @@ def measure_real_shares(items: list[dict], areas: list, rates: dict) -> RealShar
                 bool(employer.get("trusted")),
             )
     head = [
-        (known[e], n)
-        for e, n in counts.most_common()
-        if n >= HEAD_EMPLOYER_MIN_ITEMS
+        (known[e], n) for e, n in counts.most_common() if n >= HEAD_EMPLOYER_MIN_ITEMS
     ]
     weights = np.array([n for _, n in head], dtype=float)
     return RealShares(
@@ -320,6 +318,13 @@ def clone_postgres_database(source: str, target: str) -> str:
     """A fresh copy of `source` (a template copy: seconds, not a rebuild)."""
     drop_postgres_database(target)
     with psycopg.connect(postgres_url("postgres"), autocommit=True) as connection:
+        # A template must have no sessions; pooled ones of this benchmark
+        # process may still be open on it.
+        connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            (source,),
+        )
         connection.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
     return postgres_url(target)
 

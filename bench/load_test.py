@@ -105,6 +105,7 @@ def server_environment(url: str, instance_dir: Path, hh_url: str) -> dict:
         HH_API_URL=hh_url,
         PUBLIC_DASHBOARD="false",
         REGISTRATION_OPEN="false",
+        HH_USER_AGENT="HHBench/1.0 (bench@example.org)",
     )
     return env
 
@@ -132,9 +133,10 @@ def wait_until_ready(base: str, server: subprocess.Popen) -> None:
         if server.poll() is not None:
             raise LoadTestError(f"gunicorn exited with {server.returncode}")
         try:
-            if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
+            if requests.get(f"{base}/healthz", timeout=10).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:
+            # Workers still importing the app: keep waiting.
             pass
         time.sleep(0.5)
     raise LoadTestError(f"gunicorn did not answer /healthz within {READY_TIMEOUT} s")
@@ -385,12 +387,13 @@ def _run_phases(base, clients, callback, mix, report, env, steady_seconds) -> No
     time.sleep(steady_seconds)
     phase[0] = "refresh"
     started = time.monotonic()
+    log = open(Path(env["INSTANCE_DIR"]) / "refresh.log", "w", encoding="utf-8")  # noqa: SIM115
     refresh = subprocess.Popen(
         [sys.executable, "-m", "etl.refresh", "--days", "2", "--rate", "200"],
         cwd=PROJECT_ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         report.refresh_exit = refresh.wait(timeout=REFRESH_TIMEOUT)
