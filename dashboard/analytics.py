@@ -34,6 +34,7 @@ from dash import dcc
 from dash import html
 from dash.dash_table.Format import Format
 from dash.dash_table.Format import Group
+from dash.dash_table.Format import Scheme
 from sqlalchemy.exc import SQLAlchemyError
 
 from auth.journal import record_event
@@ -493,6 +494,12 @@ def _field(label_key: str, lang: str, control, field_id: str | None = None):
 
 
 def _experience_slider(component_id: str, value: list[int], lang: str):
+    return html.Div(
+        className="analytics-slider", children=_range_slider(component_id, value, lang)
+    )
+
+
+def _range_slider(component_id: str, value: list[int], lang: str):
     return dcc.RangeSlider(
         id=component_id,
         min=0,
@@ -776,9 +783,12 @@ def _chart(title_key: str, figure_id: str, lang: str) -> html.Section:
 
 def _money_format(lang: str) -> Format:
     if lang == "en":
-        return Format(precision=0, group=Group.yes).symbol_prefix("₽")
+        return Format(precision=0, scheme=Scheme.fixed, group=Group.yes).symbol_prefix(
+            "₽"
+        )
     return Format(
         precision=0,
+        scheme=Scheme.fixed,
         group=Group.yes,
         group_delimiter=NARROW_NBSP,
         decimal_delimiter=",",
@@ -787,8 +797,10 @@ def _money_format(lang: str) -> Format:
 
 def _count_format(lang: str) -> Format:
     if lang == "en":
-        return Format(precision=0, group=Group.yes)
-    return Format(precision=0, group=Group.yes, group_delimiter=NARROW_NBSP)
+        return Format(precision=0, scheme=Scheme.fixed, group=Group.yes)
+    return Format(
+        precision=0, scheme=Scheme.fixed, group=Group.yes, group_delimiter=NARROW_NBSP
+    )
 
 
 def _table(component_id: str, title_key: str, lang: str, linked: bool):

@@ -129,7 +129,7 @@ def make_theme_patch(theme: str) -> Patch:
 def _figure(data: list[dict], theme: str, **layout) -> dict:
     base = {
         "template": make_theme_template(theme),
-        "margin": {"l": 56, "r": 16, "t": 24, "b": 48},
+        "margin": {"l": 56, "r": 16, "t": 40, "b": 48},
         "legend": {"orientation": "h", "y": -0.2},
         "height": 320,
     }
@@ -221,6 +221,9 @@ def make_salary_histogram_figure(
 
 
 def _mark_percentiles(shapes, notes, salary: dict, colour: str, lang: str) -> None:
+    # P10 is labelled to the left of its line and P90 to the right, P50 above
+    # both, so the three labels do not overlap on a narrow distribution.
+    placements = {"p10": ("right", 1.0), "p50": ("center", 1.09), "p90": ("left", 1.0)}
     for key, dash in (("p10", "dot"), ("p50", "solid"), ("p90", "dot")):
         value = salary.get(key)
         if value is None:
@@ -243,7 +246,8 @@ def _mark_percentiles(shapes, notes, salary: dict, colour: str, lang: str) -> No
                 "xref": "x",
                 "yref": "paper",
                 "x": value,
-                "y": 1,
+                "y": placements[key][1],
+                "xanchor": placements[key][0],
                 "yanchor": "bottom",
                 "showarrow": False,
                 "font": {"color": colour, "size": 11},
