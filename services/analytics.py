@@ -9,6 +9,7 @@ the arrays only make them cheap.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -63,7 +64,7 @@ def get_stats(session: Session, filters: Filters, settings: Settings) -> dict:
     selection that match nothing in the data (stale links).
     """
     info = get_data_info(session)
-    dataset = get_dataset(session)
+    dataset = get_dataset(session, settings)
     mask = select_vacancies(session, dataset, filters)
     index = dataset.salary_index(
         filters.view, filters.basis, settings.salary_min_rub, settings.salary_max_rub
@@ -88,10 +89,11 @@ def get_stats(session: Session, filters: Filters, settings: Settings) -> dict:
 def select_vacancies(session: Session, dataset: Dataset, filters: Filters):
     """A boolean mask over the dataset's vacancies for the selection."""
     mask = _status_mask(dataset, filters.status)
+    area_codes = dataset.areas.codes
     if filters.area:
-        mask &= dataset.area_descendants(filters.area)[dataset.areas.codes]
+        mask &= dataset.area_descendants(filters.area)[area_codes]
     if filters.exclude_area:
-        mask &= ~dataset.area_descendants(filters.exclude_area)[dataset.areas.codes]
+        mask &= ~dataset.area_descendants(filters.exclude_area)[area_codes]
     if filters.employer:
         mask &= dataset.employers.select(filters.employer)
     if filters.experience:
@@ -104,8 +106,8 @@ def select_vacancies(session: Session, dataset: Dataset, filters: Filters):
         mask &= dataset.work_formats.select(
             filters.work_format, dataset.size, unknown=stats.UNKNOWN
         )
-    mask &= _publication_mask(dataset, filters)
-    mask &= _employer_flag_mask(dataset, filters)
+    _apply_publication_dates(mask, dataset, filters)
+    _apply_employer_flags(mask, dataset, filters)
     if filters.only_with_salary:
         mask &= dataset.discloses
     words = split_query_words(filters.q)
@@ -124,25 +126,26 @@ def _status_mask(dataset: Dataset, status: str) -> np.ndarray:
     return np.ones(dataset.size, dtype=bool)
 
 
-def _publication_mask(dataset: Dataset, filters: Filters) -> np.ndarray:
-    # Dates are Moscow calendar days, both ends inclusive.
-    mask = np.ones(dataset.size, dtype=bool)
+def _apply_publication_dates(mask, dataset: Dataset, filters: Filters) -> None:
+    # Dates are Moscow calendar days, both ends inclusive; day bounds are whole
+    # seconds, so comparing whole publication seconds is exact.
     if filters.published_from is not None:
-        start = np.datetime64(moscow_day_start_utc(filters.published_from), "ns")
-        mask &= dataset.published_at >= start
+        start = _epoch_seconds(moscow_day_start_utc(filters.published_from))
+        mask &= dataset.published >= start
     if filters.published_to is not None:
-        end = np.datetime64(moscow_day_end_utc(filters.published_to), "ns")
-        mask &= dataset.published_at < end
-    return mask
+        end = _epoch_seconds(moscow_day_end_utc(filters.published_to))
+        mask &= dataset.published < end
 
 
-def _employer_flag_mask(dataset: Dataset, filters: Filters) -> np.ndarray:
-    mask = np.ones(dataset.size, dtype=bool)
+def _epoch_seconds(moment) -> int:
+    return int(np.datetime64(moment, "s").astype(np.int64))
+
+
+def _apply_employer_flags(mask, dataset: Dataset, filters: Filters) -> None:
     if filters.accredited_it:
         mask &= with_none(dataset.employer_accredited)[dataset.employers.codes]
     if filters.trusted:
         mask &= with_none(dataset.employer_trusted)[dataset.employers.codes]
-    return mask
 
 
 def find_unknown_ids(dataset: Dataset, filters: Filters) -> dict:
@@ -160,46 +163,80 @@ def find_unknown_ids(dataset: Dataset, filters: Filters) -> dict:
 # --- statistics over a mask -----------------------------------------------------
 
 
+@dataclass
+class Selection:
+    """The selected vacancies' rows, and their included salaries in order."""
+
+    rows: np.ndarray
+    salary_rows: np.ndarray
+    values: np.ndarray
+
+
 def compute_masked_stats(
     dataset: Dataset, index: SalaryIndex, mask: np.ndarray, filters: Filters
 ) -> dict:
-    """The statistics of §6 for the masked vacancies, from pre-sorted salaries."""
-    selected = mask[index.rows]
-    rows, values = index.rows[selected], index.values[selected]
-    vacancies = int(np.count_nonzero(mask))
-    with_salary = int(np.count_nonzero(mask & dataset.discloses))
+    """The statistics of §6 for the masked vacancies, from pre-sorted salaries.
 
+    Every group statistic reads salaries that stay sorted (a subset of a
+    sorted array, split by a stable sort on small group codes), so no
+    percentile needs a sort of its own.
+    """
+    chosen = mask[index.rows]
+    selection = Selection(
+        rows=np.flatnonzero(mask),
+        salary_rows=index.rows[chosen],
+        values=index.values[chosen],
+    )
+    vacancies = int(selection.rows.size)
+    with_salary = int(np.count_nonzero(dataset.discloses[selection.rows]))
+    employer_codes = dataset.employers.codes[selection.rows]
+    employer_counts = _count_by_code(employer_codes, dataset.employers.labels.size)
+
+    values = selection.values
     salary = {"basis": filters.basis, "view": filters.view}
-    salary.update(stats.compute_salary_summary(values))
-    salary["histogram"] = stats.compute_histogram(values)
-    salary["excluded"] = _compute_exclusions(index, mask)
-    outside = ~dataset.in_russia[dataset.areas.codes[rows]]
-    salary["outside_russia"] = int(np.count_nonzero(outside))
+    salary.update(stats.compute_sorted_summary(values))
+    salary["histogram"] = stats.compute_histogram(values, ordered=True)
+    salary["excluded"] = _compute_exclusions(index, selection.rows)
+    salary["outside_russia"] = int(np.count_nonzero(index.outside[chosen]))
     return {
         "vacancies": vacancies,
-        "employer_count": _count_employers(dataset, mask),
+        "employer_count": int(np.count_nonzero(employer_counts)),
         "with_salary": with_salary,
         "disclosure_rate": with_salary / vacancies if vacancies else None,
         "salary": salary,
         "experience": compute_category_rows(
-            dataset.experience, mask, rows, values, stats.EXPERIENCE_ORDER
+            dataset.experience, selection, stats.EXPERIENCE_ORDER
         ),
         "employment_form": compute_category_rows(
-            dataset.employment_form, mask, rows, values, stats.EMPLOYMENT_FORM_ORDER
+            dataset.employment_form, selection, stats.EMPLOYMENT_FORM_ORDER
         ),
-        "work_format": compute_work_format_rows(dataset, mask, rows, values),
+        "work_format": compute_work_format_rows(dataset, selection),
         "top_areas": compute_top_rows(
-            dataset.areas, dataset.area_names, mask, rows, values
+            dataset.areas,
+            _count_by_code(
+                dataset.areas.codes[selection.rows], dataset.areas.labels.size
+            ),
+            lambda code: dataset.area_names.get(int(dataset.areas.labels[code])),
+            selection,
         ),
         "top_employers": compute_top_rows(
-            dataset.employers, dataset.employer_names, mask, rows, values
+            dataset.employers,
+            employer_counts,
+            lambda code: dataset.employer_names[code],
+            selection,
         ),
-        "weekly": compute_weekly_rows(dataset, index, mask),
+        "weekly": compute_weekly_rows(dataset, selection),
     }
 
 
-def _compute_exclusions(index: SalaryIndex, mask: np.ndarray) -> dict:
-    counts = np.bincount(index.classes[mask], minlength=IMPLAUSIBLE + 2)
+def _count_by_code(codes: np.ndarray, size: int) -> np.ndarray:
+    """Vacancies per code; code -1 (an anonymous employer) is left out."""
+    counts = np.bincount(codes + 1, minlength=size + 1)
+    return counts[1:]
+
+
+def _compute_exclusions(index: SalaryIndex, rows: np.ndarray) -> dict:
+    counts = np.bincount(index.classes[rows], minlength=IMPLAUSIBLE + 2)
     return {
         "not_monthly": int(counts[NOT_MONTHLY]),
         "unknown_currency": int(counts[UNKNOWN_CURRENCY]),
@@ -207,35 +244,29 @@ def _compute_exclusions(index: SalaryIndex, mask: np.ndarray) -> dict:
     }
 
 
-def _count_employers(dataset: Dataset, mask: np.ndarray) -> int:
-    codes = dataset.employers.codes[mask]
-    named = codes[codes >= 0]
-    if named.size == 0:
-        return 0
-    return int(np.count_nonzero(np.bincount(named)))
+def split_sorted_groups(keys: np.ndarray, values: np.ndarray, groups: int):
+    """Sorted values split by small non-negative group keys; each part stays sorted.
+
+    Returns the regrouped values and the start of each group (`groups` + 1
+    bounds). The stable sort of a small integer type is a linear radix sort.
+    """
+    grouped = values[np.argsort(keys, kind="stable")]
+    sizes = np.bincount(keys, minlength=groups)[:groups]
+    return grouped, np.concatenate(([0], np.cumsum(sizes)))
 
 
-class SortedGroups:
-    """Salaries split by a code with one stable sort; each group stays sorted."""
-
-    def __init__(self, codes: np.ndarray, values: np.ndarray, size: int) -> None:
-        # Code -1 (an anonymous employer) is shifted to group 0.
-        shifted = codes.astype(np.int64) + 1
-        self.values = values[np.argsort(shifted, kind="stable")]
-        sizes = np.bincount(shifted, minlength=size + 1)
-        self.starts = np.concatenate(([0], np.cumsum(sizes)))
-
-    def values_of(self, code: int | None) -> np.ndarray:
-        if code is None:
-            return self.values[:0]
-        return self.values[self.starts[code + 1] : self.starts[code + 2]]
+def _group_values(grouped: np.ndarray, bounds: np.ndarray, code: int | None):
+    if code is None:
+        return grouped[:0]
+    return grouped[bounds[code] : bounds[code + 1]]
 
 
 def compute_category_rows(
-    categories: Categories, mask, rows, values, known: tuple[str, ...]
+    categories: Categories, selection: Selection, known: tuple[str, ...]
 ) -> list[dict]:
     """A distribution: known ids in order, other ids seen, then unknown."""
-    counts = np.bincount(categories.codes[mask], minlength=categories.labels.size)
+    size = categories.labels.size
+    counts = np.bincount(categories.codes[selection.rows], minlength=size)
     seen = {
         label: int(count)
         for label, count in zip(categories.labels, counts, strict=True)
@@ -245,26 +276,30 @@ def compute_category_rows(
         (label for label in seen if label not in known and label != stats.UNKNOWN),
         key=lambda label: (-seen[label], label),
     )
-    groups = SortedGroups(categories.codes[rows], values, categories.labels.size)
+    grouped, bounds = split_sorted_groups(
+        categories.codes[selection.salary_rows], selection.values, size
+    )
     answer = []
     for label in (*known, *others, stats.UNKNOWN):
-        group = groups.values_of(categories.code_of(label))
+        group = _group_values(grouped, bounds, categories.code_of(label))
         answer.append(
             {
                 "id": label,
                 "vacancies": seen.get(label, 0),
-                **stats.compute_quartiles(group),
+                **stats.compute_sorted_quartiles(group),
             }
         )
     return answer
 
 
-def compute_work_format_rows(dataset: Dataset, mask, rows, values) -> list[dict]:
+def compute_work_format_rows(dataset: Dataset, selection: Selection) -> list[dict]:
     """Work formats: a vacancy counts in each format it lists; none -> unknown."""
-    links = dataset.work_formats
-    members = dict(links.rows_by_value)
-    counts = {value: int(np.count_nonzero(mask[r])) for value, r in members.items()}
-    counts[stats.UNKNOWN] = int(np.count_nonzero(mask & links.without_any))
+    members = dict(dataset.work_format_members)
+    members[stats.UNKNOWN] = dataset.work_formats.without_any
+    counts = {
+        value: int(np.count_nonzero(member[selection.rows]))
+        for value, member in members.items()
+    }
     others = sorted(
         (
             value
@@ -275,56 +310,70 @@ def compute_work_format_rows(dataset: Dataset, mask, rows, values) -> list[dict]
     )
     answer = []
     for value in (*stats.WORK_FORMAT_ORDER, *others, stats.UNKNOWN):
-        if value == stats.UNKNOWN:
-            member = links.without_any
+        member = members.get(value)
+        if member is None:
+            group = selection.values[:0]
         else:
-            member = np.zeros(dataset.size, dtype=bool)
-            member[members.get(value, [])] = True
-        group = values[member[rows]]
+            group = selection.values[member[selection.salary_rows]]
         answer.append(
             {
                 "id": value,
                 "vacancies": counts.get(value, 0),
-                **stats.compute_quartiles(group),
+                **stats.compute_sorted_quartiles(group),
             }
         )
     return answer
+
+
+def find_top_codes(counts: np.ndarray, limit: int = stats.TOP_LIMIT) -> np.ndarray:
+    """Codes of the `limit` largest counts, largest first, ties by code (id)."""
+    present = np.count_nonzero(counts)
+    if present > limit:
+        threshold = np.partition(counts, counts.size - limit)[counts.size - limit]
+        candidates = np.flatnonzero(counts >= max(threshold, 1))
+    else:
+        candidates = np.flatnonzero(counts)
+    ranked = candidates[np.lexsort((candidates, -counts[candidates]))]
+    return ranked[:limit]
 
 
 def compute_top_rows(
-    categories: Categories, names: dict, mask, rows, values
+    categories: Categories, counts: np.ndarray, name_of, selection: Selection
 ) -> list[dict]:
     """The 20 areas or named employers with the most vacancies (ties by id)."""
-    codes = categories.codes[mask]
-    counts = np.bincount(codes[codes >= 0], minlength=categories.labels.size)
-    present = np.flatnonzero(counts)
-    top = present[np.lexsort((present, -counts[present]))][: stats.TOP_LIMIT]
-    groups = SortedGroups(categories.codes[rows], values, categories.labels.size)
+    top = find_top_codes(counts)
+    # Each top code gets its rank as group key; every other code shares one.
+    ranks = np.full(categories.labels.size + 1, top.size, dtype=np.int8)
+    ranks[top] = np.arange(top.size, dtype=np.int8)
+    grouped, bounds = split_sorted_groups(
+        ranks[categories.codes[selection.salary_rows]], selection.values, top.size
+    )
     answer = []
-    for code in top:
+    for rank, code in enumerate(top):
         label = categories.labels[code]
-        label = int(label) if isinstance(label, np.integer) else label
+        label = label.item() if isinstance(label, np.generic) else label
+        name = name_of(code)
+        group = grouped[bounds[rank] : bounds[rank + 1]]
         answer.append(
             {
                 "id": label,
-                "name": names.get(label, str(label)),
+                "name": str(label) if name is None else name,
                 "vacancies": int(counts[code]),
-                **stats.compute_quartiles(groups.values_of(code)),
+                **stats.compute_sorted_quartiles(group),
             }
         )
     return answer
 
 
-def compute_weekly_rows(dataset: Dataset, index: SalaryIndex, mask) -> list[dict]:
+def compute_weekly_rows(dataset: Dataset, selection: Selection) -> list[dict]:
     """Vacancies, n and median per Moscow Monday-start week, gaps filled."""
     week_count = dataset.week_labels.size
-    vacancies = np.bincount(dataset.week_codes[mask], minlength=week_count)
+    vacancies = np.bincount(dataset.week_codes[selection.rows], minlength=week_count)
     if not vacancies.any():
         return []
-    selected = mask[index.week_rows]
-    week_values, weeks = index.week_values[selected], index.weeks[selected]
-    sizes = np.bincount(weeks, minlength=week_count)
-    starts = np.concatenate(([0], np.cumsum(sizes)))
+    grouped, bounds = split_sorted_groups(
+        dataset.week_codes[selection.salary_rows], selection.values, week_count
+    )
 
     present = np.flatnonzero(vacancies)
     first, last = dataset.week_labels[present[0]], dataset.week_labels[present[-1]]
@@ -335,13 +384,13 @@ def compute_weekly_rows(dataset: Dataset, index: SalaryIndex, mask) -> list[dict
         if code is None:
             answer.append({"week": str(week), "vacancies": 0, "n": 0, "p50": None})
             continue
-        group = week_values[starts[code] : starts[code + 1]]
+        group = grouped[bounds[code] : bounds[code + 1]]
         answer.append(
             {
                 "week": str(week),
                 "vacancies": int(vacancies[code]),
                 "n": int(group.size),
-                "p50": stats.compute_median(group),
+                "p50": stats.compute_sorted_median(group),
             }
         )
     return answer
@@ -362,13 +411,13 @@ def get_filtered_vacancies(
     salary that enters the statistics on the selection's view and basis, empty
     when the vacancy's salary is excluded.
     """
-    dataset = get_dataset(session)
+    dataset = get_dataset(session, settings)
     mask = select_vacancies(session, dataset, filters)
     index = dataset.salary_index(
         filters.view, filters.basis, settings.salary_min_rub, settings.salary_max_rub
     )
     rows = np.flatnonzero(mask)
-    published = dataset.published_at[rows].view(np.int64)
+    published = dataset.published[rows]
     rows = rows[np.lexsort((-dataset.ids[rows], -published))]
     truncated = rows.size > limit
     rows = rows[:limit]

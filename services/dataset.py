@@ -1,42 +1,40 @@
 """The served vacancies as compact in-memory columns, cached per data version.
 
 Every filter change of the analytics page is answered from numpy arrays built
-once per data version and process: vacancies sorted by id, categorical codes
-for areas, employers and enums, link arrays for work formats and roles, and
-per salary view the published monthly rouble value of each vacancy. Keyword
-search reads the database's normalised search column instead, because a
-million vacancies' texts would not fit a worker's memory budget.
+once per data version and process: vacancies sorted by id, small integer codes
+for areas, employers and enums, membership arrays for work formats, link rows
+for roles, and per salary view and basis the included vacancies pre-sorted by
+salary, so a selection's percentiles are lookups. The columns are read with
+PostgreSQL's COPY (SQLite: one plain cursor per table) and never become
+per-vacancy Python objects. Keyword search uses `services.keywords`.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from dataclasses import field
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services import stats
+from services.db import is_sqlite
+from services.keywords import KeywordIndex
 from services.schema import Area
-from services.schema import Employer
 from services.schema import ProfessionalRole
-from services.schema import Salary
 from services.schema import Vacancy
-from services.schema import VacancyRole
-from services.schema import VacancyWorkFormat
 from services.state import get_data_info
 
 logger = logging.getLogger(__name__)
 
 VIEWS = ("mid", "from", "to")
-KEYWORD_CACHE_SIZE = 32
+BASES = ("net", "gross")
 
 # Per vacancy and view, after plausibility: the classes the API counts.
 OUTSIDE_VIEW = 0
@@ -46,22 +44,37 @@ IMPLAUSIBLE = 3
 INCLUDED = 4
 
 
+class DatasetError(Exception):
+    """The vacancies in the database cannot be turned into the in-memory columns."""
+
+
 @dataclass
 class Categories:
-    """Codes of one categorical column: `labels[code]` is the id it stands for."""
+    """Codes of one categorical column: `labels[code]` is the id it stands for.
+
+    Labels are sorted, so code order is id order (ties in top tables break by
+    id); code -1 means the vacancy has no value (an anonymous employer).
+    """
 
     codes: np.ndarray
     labels: np.ndarray
 
     def lookup(self, wanted) -> np.ndarray:
         """A boolean table over codes, true for the labels in `wanted`."""
-        return np.isin(self.labels, list(wanted))
+        table = np.zeros(self.labels.size, dtype=bool)
+        for label in wanted:
+            code = self.code_of(label)
+            if code is not None:
+                table[code] = True
+        return table
 
     def select(self, wanted) -> np.ndarray:
         """Per vacancy: is its label one of `wanted`? Code -1 (none) never is."""
         return with_none(self.lookup(wanted))[self.codes]
 
     def code_of(self, label) -> int | None:
+        if self.labels.size == 0:
+            return None
         position = int(np.searchsorted(self.labels, label))
         if position < self.labels.size and self.labels[position] == label:
             return position
@@ -89,22 +102,27 @@ class Links:
                 mask[self.rows_by_value[value]] = True
         return mask
 
+    def members(self, value, size: int) -> np.ndarray:
+        """Per vacancy: does it list `value`?"""
+        member = np.zeros(size, dtype=bool)
+        member[self.rows_by_value.get(value, [])] = True
+        return member
+
 
 @dataclass
 class SalaryIndex:
-    """One view and basis under one plausibility range, sorted for percentiles.
+    """One view and basis under one plausibility range, sorted by salary.
 
-    `rows` are the included vacancies ordered by salary, `values` their
-    salaries; `week_rows`/`week_values`/`weeks` order them by week then salary.
-    `classes` holds each vacancy's class (OUTSIDE_VIEW ... INCLUDED).
+    `rows` are the included vacancies ordered by salary (stable, so equal
+    salaries keep id order), `values` their salaries on the basis, `outside`
+    whether each lies outside Russia; `classes` holds every vacancy's class
+    (OUTSIDE_VIEW ... INCLUDED).
     """
 
     classes: np.ndarray
     rows: np.ndarray
     values: np.ndarray
-    week_rows: np.ndarray
-    week_values: np.ndarray
-    weeks: np.ndarray
+    outside: np.ndarray
 
 
 @dataclass
@@ -113,7 +131,7 @@ class Dataset:
 
     version: str
     ids: np.ndarray
-    published_at: np.ndarray
+    published: np.ndarray
     week_codes: np.ndarray
     week_labels: np.ndarray
     closed: np.ndarray
@@ -123,6 +141,7 @@ class Dataset:
     experience: Categories
     employment_form: Categories
     work_formats: Links
+    work_format_members: dict
     roles: Links
     in_russia: np.ndarray
     stated_gross: np.ndarray
@@ -130,13 +149,13 @@ class Dataset:
     published_salary: dict
     area_parents: np.ndarray
     area_names: dict
-    area_known: set
-    employer_names: dict
+    employer_names: np.ndarray
     employer_accredited: np.ndarray
     employer_trusted: np.ndarray
     role_known: set
-    keyword_cache: OrderedDict = field(default_factory=OrderedDict)
+    keywords: KeywordIndex
     salary_indexes: dict = field(default_factory=dict)
+    salary_classes: dict = field(default_factory=dict)
     name_indexes: dict = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -146,15 +165,7 @@ class Dataset:
 
     def area_descendants(self, area_ids) -> np.ndarray:
         """A boolean table over area codes: the areas given and all below them."""
-        inside = self.areas.lookup(area_ids)
-        parents = self.area_parents
-        # hh.ru's tree is a few levels deep: spread downwards until stable.
-        for _ in range(32):
-            spread = inside | ((parents >= 0) & inside[np.maximum(parents, 0)])
-            if np.array_equal(spread, inside):
-                break
-            inside = spread
-        return inside
+        return spread_down_tree(self.areas.lookup(area_ids), self.area_parents)
 
     def salary_index(
         self, view: str, basis: str, salary_min: float, salary_max: float
@@ -167,57 +178,60 @@ class Dataset:
                 index = self.salary_indexes[key] = self._build_salary_index(*key)
             return index
 
-    def _build_salary_index(self, view, basis, salary_min, salary_max) -> SalaryIndex:
-        states = self.salary_states[view]
-        published = self.published_salary[view]
-        classes = states.astype(np.int8)
-        monthly = states == stats.MONTHLY
-        plausible = monthly & stats.is_plausible(published, salary_min, salary_max)
-        classes[monthly & ~plausible] = IMPLAUSIBLE
-        classes[plausible] = INCLUDED
+    def _salary_classes(self, view, salary_min, salary_max) -> np.ndarray:
+        key = (view, salary_min, salary_max)
+        classes = self.salary_classes.get(key)
+        if classes is None:
+            states = self.salary_states[view]
+            published = self.published_salary[view]
+            classes = states.astype(np.int8)
+            monthly = states == stats.MONTHLY
+            plausible = monthly & stats.is_plausible(published, salary_min, salary_max)
+            classes[monthly & ~plausible] = IMPLAUSIBLE
+            classes[plausible] = INCLUDED
+            self.salary_classes[key] = classes
+        return classes
 
-        rows = np.flatnonzero(plausible)
+    def _build_salary_index(self, view, basis, salary_min, salary_max) -> SalaryIndex:
+        classes = self._salary_classes(view, salary_min, salary_max)
+        rows = np.flatnonzero(classes == INCLUDED)
+        in_russia = self.in_russia[self.areas.codes[rows]]
         values = stats.compute_basis_salary(
-            pd.Series(published[rows]),
+            pd.Series(self.published_salary[view][rows]),
             pd.Series(self.stated_gross[rows]),
-            pd.Series(self.in_russia[self.areas.codes[rows]]),
+            pd.Series(in_russia),
             basis,
         ).to_numpy()
         by_salary = np.argsort(values, kind="stable")
-        weeks = self.week_codes[rows]
-        by_week = np.lexsort((values, weeks))
         return SalaryIndex(
             classes=classes,
-            rows=rows[by_salary],
+            rows=rows[by_salary].astype(np.int32),
             values=values[by_salary],
-            week_rows=rows[by_week],
-            week_values=values[by_week],
-            weeks=weeks[by_week],
+            outside=~in_russia[by_salary],
         )
+
+    def ensure_salary_indexes(self, salary_min: float, salary_max: float) -> None:
+        """Build every view and basis at once, so no request pays for a sort."""
+        for view in VIEWS:
+            for basis in BASES:
+                self.salary_index(view, basis, salary_min, salary_max)
 
     def keyword_rows(self, session: Session, words: tuple[str, ...]) -> np.ndarray:
         """Row positions of vacancies whose search text holds every word."""
-        with self.lock:
-            cached = self.keyword_cache.get(words)
-            if cached is not None:
-                self.keyword_cache.move_to_end(words)
-                return cached
-        conditions = [Vacancy.search_text.contains(w, autoescape=True) for w in words]
-        found = np.array(
-            session.execute(select(Vacancy.id).where(and_(*conditions)))
-            .scalars()
-            .all(),
-            dtype=np.int64,
-        )
-        positions = np.searchsorted(self.ids, found)
-        inside = positions < self.size
-        positions, found = positions[inside], found[inside]
-        rows = np.unique(positions[self.ids[positions] == found])
-        with self.lock:
-            self.keyword_cache[words] = rows
-            while len(self.keyword_cache) > KEYWORD_CACHE_SIZE:
-                self.keyword_cache.popitem(last=False)
-        return rows
+        return self.keywords.find_rows(session, words)
+
+
+def spread_down_tree(inside: np.ndarray, parents: np.ndarray) -> np.ndarray:
+    """Mark every area below a marked one; `parents` holds parent codes (-1 none)."""
+    # hh.ru's tree is a few levels deep: spread downwards until stable.
+    has_parent = parents >= 0
+    safe_parents = np.maximum(parents, 0)
+    for _ in range(32):
+        spread = inside | (has_parent & inside[safe_parents])
+        if np.array_equal(spread, inside):
+            break
+        inside = spread
+    return inside
 
 
 # --- the per-process cache ---------------------------------------------------------
@@ -226,11 +240,13 @@ _cache: dict[str, Dataset] = {}
 _cache_lock = threading.Lock()
 
 
-def get_dataset(session: Session) -> Dataset:
+def get_dataset(session: Session, settings=None) -> Dataset:
     """The dataset of the database's current data version, loaded at most once.
 
     One cheap query reads the version per call; a new version is loaded while
     holding a lock, so concurrent requests of one process share the work.
+    With `settings`, a new load also sorts the salaries of every view and
+    basis for the settings' plausibility range.
     """
     database = session.get_bind().url.render_as_string(hide_password=True)
     version = get_data_info(session).version
@@ -240,7 +256,14 @@ def get_dataset(session: Session) -> Dataset:
     with _cache_lock:
         dataset = _cache.get(database)
         if dataset is None or dataset.version != version:
-            dataset = _cache[database] = load_dataset(session, version)
+            # Drop the old version first: two copies would not fit a worker.
+            _cache.pop(database, None)
+            dataset = load_dataset(session, version)
+            if settings is not None:
+                dataset.ensure_salary_indexes(
+                    settings.salary_min_rub, settings.salary_max_rub
+                )
+            _cache[database] = dataset
     return dataset
 
 
@@ -250,43 +273,118 @@ def clear_dataset_cache() -> None:
         _cache.clear()
 
 
-# --- loading -------------------------------------------------------------------
+# --- reading columns -----------------------------------------------------------
 
 
-def get_vacancy_frame(session: Session) -> pd.DataFrame:
-    """One row per vacancy with its salary columns, ordered by id."""
-    query = (
-        select(
-            Vacancy.id,
-            Vacancy.published_at,
-            Vacancy.area_id,
-            Vacancy.employer_id,
-            Vacancy.employer_name,
-            Vacancy.experience,
-            Vacancy.employment_form,
-            Vacancy.closed_at,
-            Salary.salary_from,
-            Salary.salary_to,
-            Salary.gross,
-            Salary.mode,
-            Salary.from_rub,
-            Salary.to_rub,
-            Salary.excluded,
-        )
-        .outerjoin(Salary, Salary.vacancy_id == Vacancy.id)
-        .order_by(Vacancy.id)
+def read_table(session: Session, sql: str, names: list[str], dtypes: dict):
+    """The rows of `sql` as a frame, without a Python object per row.
+
+    PostgreSQL streams them as CSV through COPY into pandas' C parser (floats
+    parsed round-trip exact); SQLite answers through one plain cursor.
+    """
+    connection = session.connection().connection.driver_connection
+    if is_sqlite(session.get_bind()):
+        rows = connection.execute(sql).fetchall()
+        frame = pd.DataFrame(rows, columns=names)
+        return frame.astype({n: t for n, t in dtypes.items() if t is not object})
+    buffer = io.BytesIO()
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy,
+    ):
+        for block in copy:
+            buffer.write(block)
+    buffer.seek(0)
+    if buffer.getbuffer().nbytes == 0:
+        return pd.DataFrame({n: pd.Series([], dtype=dtypes[n]) for n in names})
+    return pd.read_csv(
+        buffer,
+        names=names,
+        dtype=dtypes,
+        keep_default_na=False,
+        na_values=[""],
     )
-    result = session.execute(query)
-    frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-    for column in ("salary_from", "salary_to", "from_rub", "to_rub"):
-        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
-    frame["published_at"] = pd.to_datetime(frame["published_at"])
-    return frame
 
 
-def get_link_frame(session: Session, column) -> pd.DataFrame:
-    result = session.execute(select(column.table.c.vacancy_id, column))
-    return pd.DataFrame(result.fetchall(), columns=["vacancy_id", "value"])
+def _epoch_seconds(session: Session, column: str) -> str:
+    if is_sqlite(session.get_bind()):
+        return f"CAST(strftime('%s', {column}) AS INTEGER)"
+    return f"floor(extract(epoch from {column}))::bigint"
+
+
+def get_vacancy_columns(session: Session) -> pd.DataFrame:
+    """One row per vacancy: id, publication second, area, employer, enums, closed."""
+    sql = (
+        f"SELECT id, {_epoch_seconds(session, 'published_at')}, area_id,"
+        " employer_id, experience, employment_form,"
+        " CASE WHEN closed_at IS NULL THEN 0 ELSE 1 END FROM vacancies"
+    )
+    names = [
+        "id",
+        "published",
+        "area_id",
+        "employer_id",
+        "experience",
+        "employment_form",
+        "closed",
+    ]
+    dtypes = {
+        "id": np.int64,
+        "published": np.int64,
+        "area_id": np.int64,
+        "employer_id": object,
+        "experience": object,
+        "employment_form": object,
+        "closed": np.int8,
+    }
+    return read_table(session, sql, names, dtypes)
+
+
+def get_salary_columns(session: Session) -> pd.DataFrame:
+    """One row per salary: bounds, rouble bounds, gross flag (1, 0, null), mode."""
+    sql = (
+        "SELECT vacancy_id, salary_from, salary_to, from_rub, to_rub,"
+        " CASE WHEN gross THEN 1 WHEN NOT gross THEN 0 END, mode, excluded"
+        " FROM salaries"
+    )
+    names = [
+        "vacancy_id",
+        "salary_from",
+        "salary_to",
+        "from_rub",
+        "to_rub",
+        "gross",
+        "mode",
+        "excluded",
+    ]
+    dtypes = {
+        "vacancy_id": np.int64,
+        "salary_from": np.float64,
+        "salary_to": np.float64,
+        "from_rub": np.float64,
+        "to_rub": np.float64,
+        "gross": np.float64,
+        "mode": object,
+        "excluded": object,
+    }
+    return read_table(session, sql, names, dtypes)
+
+
+def get_link_columns(session: Session, table: str, column: str, dtype) -> pd.DataFrame:
+    sql = f"SELECT vacancy_id, {column} FROM {table}"
+    return read_table(
+        session, sql, ["vacancy_id", "value"], {"vacancy_id": np.int64, "value": dtype}
+    )
+
+
+def get_employer_columns(session: Session) -> pd.DataFrame:
+    sql = (
+        "SELECT id, name, CASE WHEN accredited_it_employer THEN 1 ELSE 0 END,"
+        " CASE WHEN trusted THEN 1 ELSE 0 END FROM employers"
+    )
+    names = ["id", "name", "accredited", "trusted"]
+    dtypes = {"id": object, "name": object, "accredited": np.int8, "trusted": np.int8}
+    return read_table(session, sql, names, dtypes)
 
 
 def get_area_frame(session: Session) -> pd.DataFrame:
@@ -294,183 +392,234 @@ def get_area_frame(session: Session) -> pd.DataFrame:
     return pd.DataFrame(result.fetchall(), columns=["id", "name", "parent_id"])
 
 
-def get_employer_frame(session: Session) -> pd.DataFrame:
-    result = session.execute(
-        select(
-            Employer.id,
-            Employer.name,
-            Employer.accredited_it_employer,
-            Employer.trusted,
-        )
-    )
-    return pd.DataFrame(
-        result.fetchall(), columns=["id", "name", "accredited", "trusted"]
-    )
-
-
 def get_role_ids(session: Session) -> set[int]:
     return set(session.execute(select(ProfessionalRole.id)).scalars())
+
+
+def get_first_employer_names(session: Session, employer_ids: list[str]) -> dict:
+    """For employers missing from the employers table: the name their vacancies
+    carry (the one of the lowest vacancy id)."""
+    names: dict = {}
+    for start in range(0, len(employer_ids), 500):
+        chunk = employer_ids[start : start + 500]
+        rows = session.execute(
+            select(Vacancy.employer_id, Vacancy.employer_name)
+            .where(Vacancy.employer_id.in_(chunk))
+            .order_by(Vacancy.id)
+        )
+        for employer_id, name in rows:
+            names.setdefault(employer_id, name)
+    return names
+
+
+# --- building -------------------------------------------------------------------
 
 
 def load_dataset(session: Session, version: str) -> Dataset:
     """Read every vacancy of the database into a `Dataset`."""
     started = time.perf_counter()
-    frame = get_vacancy_frame(session)
-    areas = get_area_frame(session)
-    employers = get_employer_frame(session)
-    work_formats = get_link_frame(session, VacancyWorkFormat.work_format)
-    roles = get_link_frame(session, VacancyRole.role_id)
-    dataset = build_dataset(
-        version, frame, areas, employers, work_formats, roles, get_role_ids(session)
+    vacancies = get_vacancy_columns(session)
+    order = np.argsort(vacancies["id"].to_numpy(), kind="stable")
+    vacancies = vacancies.take(order).reset_index(drop=True)
+    ids = vacancies["id"].to_numpy(dtype=np.int64)
+    if ids.size and np.any(np.diff(ids) == 0):
+        raise DatasetError("vacancy ids repeat: the vacancies table lost its key")
+
+    areas = _build_area_table(get_area_frame(session), vacancies["area_id"])
+    employers = _build_employer_table(session, vacancies["employer_id"])
+    salary_frame = _spread_salaries(get_salary_columns(session), ids)
+    work_formats = _build_links(
+        get_link_columns(session, "vacancy_work_formats", "work_format", object), ids
+    )
+    roles = _build_links(
+        get_link_columns(session, "vacancy_roles", "role_id", np.int64), ids
+    )
+    week_labels, week_codes = _compute_weeks(vacancies["published"].to_numpy())
+
+    dataset = Dataset(
+        version=version,
+        ids=ids,
+        published=vacancies["published"].to_numpy(dtype=np.int64),
+        week_codes=week_codes,
+        week_labels=week_labels,
+        closed=vacancies["closed"].to_numpy().astype(bool),
+        discloses=(
+            salary_frame["salary_from"].notna() | salary_frame["salary_to"].notna()
+        ).to_numpy(),
+        areas=areas.categories,
+        employers=employers.categories,
+        experience=_categories(vacancies["experience"]),
+        employment_form=_categories(vacancies["employment_form"]),
+        work_formats=work_formats,
+        work_format_members={
+            value: work_formats.members(value, ids.size)
+            for value in work_formats.rows_by_value
+        },
+        roles=roles,
+        in_russia=spread_down_tree(
+            areas.categories.labels == stats.RUSSIA_AREA_ID, areas.parents
+        ),
+        stated_gross=(salary_frame["gross"] != 0).to_numpy(),
+        salary_states={
+            view: stats.compute_salary_states(salary_frame, view).to_numpy()
+            for view in VIEWS
+        },
+        published_salary={
+            view: stats.compute_published_monthly(
+                salary_frame["from_rub"], salary_frame["to_rub"], view
+            ).to_numpy(dtype=float)
+            for view in VIEWS
+        },
+        area_parents=areas.parents,
+        area_names=areas.names,
+        employer_names=employers.names,
+        employer_accredited=employers.accredited,
+        employer_trusted=employers.trusted,
+        role_known=get_role_ids(session) | set(roles.rows_by_value),
+        keywords=KeywordIndex(ids),
     )
     logger.info(
-        "Loaded data version %s: %d vacancies in %.2f s",
+        "Loaded data version %s: %d vacancies, %d employers in %.2f s",
         version,
         dataset.size,
+        dataset.employers.labels.size,
         time.perf_counter() - started,
     )
     return dataset
 
 
-def build_dataset(
-    version: str,
-    frame: pd.DataFrame,
-    areas: pd.DataFrame,
-    employers: pd.DataFrame,
-    work_formats: pd.DataFrame,
-    roles: pd.DataFrame,
-    role_ids: set[int],
-) -> Dataset:
-    """Turn frames read from the database into the in-memory columns."""
-    frame = _with_object_text(frame)
-    employers = _with_object_text(employers)
-    ids = frame["id"].to_numpy(dtype=np.int64)
-    area_table = _build_area_table(areas, frame["area_id"])
-    area_codes = np.searchsorted(
-        area_table["id"].to_numpy(), frame["area_id"].to_numpy(dtype=np.int64)
-    )
-    employer_table = _build_employer_table(employers, frame)
-    employer_codes = _employer_codes(frame["employer_id"], employer_table["id"])
-    weeks = stats.compute_week_start_days(frame["published_at"])
-    week_labels, week_codes = np.unique(weeks, return_inverse=True)
-
-    return Dataset(
-        version=version,
-        ids=ids,
-        published_at=frame["published_at"].to_numpy(dtype="datetime64[ns]"),
-        week_codes=week_codes.astype(np.int32),
-        week_labels=week_labels,
-        closed=frame["closed_at"].notna().to_numpy(),
-        discloses=(
-            frame["salary_from"].notna() | frame["salary_to"].notna()
-        ).to_numpy(),
-        areas=Categories(area_codes.astype(np.int32), area_table["id"].to_numpy()),
-        employers=Categories(
-            employer_codes, employer_table["id"].to_numpy(dtype=object)
-        ),
-        experience=_categories(frame["experience"]),
-        employment_form=_categories(frame["employment_form"]),
-        work_formats=_build_links(work_formats, ids),
-        roles=_build_links(roles, ids),
-        in_russia=_areas_in_russia(area_table),
-        stated_gross=frame["gross"].astype(object).ne(False).to_numpy(dtype=bool),
-        salary_states={
-            view: stats.compute_salary_states(frame, view).to_numpy() for view in VIEWS
-        },
-        published_salary={
-            view: stats.compute_published_monthly(
-                frame["from_rub"], frame["to_rub"], view
-            ).to_numpy(dtype=float)
-            for view in VIEWS
-        },
-        area_parents=area_table["parent_code"].to_numpy(dtype=np.int32),
-        area_names=dict(
-            zip(area_table["id"].tolist(), area_table["name"].tolist(), strict=True)
-        ),
-        area_known=set(areas["id"].tolist()),
-        employer_names=dict(
-            zip(
-                employer_table["id"].tolist(),
-                employer_table["name"].tolist(),
-                strict=True,
-            )
-        ),
-        employer_accredited=employer_table["accredited"].to_numpy(dtype=bool),
-        employer_trusted=employer_table["trusted"].to_numpy(dtype=bool),
-        role_known=role_ids | set(roles["value"].tolist()),
-    )
+def _spread_salaries(salaries: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
+    """Salary columns with one row per vacancy (empty where none is stated)."""
+    positions = np.searchsorted(ids, salaries["vacancy_id"].to_numpy())
+    positions = np.minimum(positions, max(ids.size - 1, 0))
+    if ids.size:
+        found = ids[positions] == salaries["vacancy_id"].to_numpy()
+    else:
+        found = np.zeros(positions.size, dtype=bool)
+    salaries, positions = salaries[found], positions[found]
+    columns = {}
+    for column in ("salary_from", "salary_to", "from_rub", "to_rub", "gross"):
+        values = np.full(ids.size, np.nan)
+        values[positions] = salaries[column].to_numpy(dtype=float)
+        columns[column] = values
+    for column in ("mode", "excluded"):
+        values = np.full(ids.size, None, dtype=object)
+        stated = salaries[column].to_numpy(dtype=object)
+        values[positions] = np.where(pd.isna(stated), None, stated)
+        columns[column] = values
+    return pd.DataFrame(columns)
 
 
-def _with_object_text(frame: pd.DataFrame) -> pd.DataFrame:
-    # pandas' own string dtype is many times slower for the element-wise work
-    # done here than plain object arrays.
-    text = [name for name in frame.columns if pd.api.types.is_string_dtype(frame[name])]
-    return frame.astype({name: object for name in text})
+def _compute_weeks(published: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Moscow Monday of each vacancy as a code into sorted week labels."""
+    hours, inverse = np.unique(published // 3600, return_inverse=True)
+    starts = pd.Series(pd.to_datetime(hours * 3600, unit="s"))
+    week_of_hour = stats.compute_week_start_days(starts)
+    week_labels, hour_codes = np.unique(week_of_hour, return_inverse=True)
+    return week_labels, hour_codes.astype(np.int16)[inverse]
+
+
+def _small_codes(codes: np.ndarray, count: int) -> np.ndarray:
+    # Small code types let numpy's stable sort run as a radix sort.
+    if count < np.iinfo(np.int8).max:
+        return codes.astype(np.int8)
+    if count < np.iinfo(np.int16).max:
+        return codes.astype(np.int16)
+    return codes.astype(np.int32)
 
 
 def _categories(column: pd.Series) -> Categories:
-    codes, labels = pd.factorize(column.fillna(stats.UNKNOWN), sort=True)
-    return Categories(codes.astype(np.int32), np.asarray(labels, dtype=object))
+    filled = column.to_numpy(dtype=object)
+    filled = np.where(pd.isna(filled), stats.UNKNOWN, filled)
+    codes, labels = pd.factorize(filled, sort=True)
+    labels = np.asarray(labels, dtype=object)
+    return Categories(_small_codes(codes, labels.size), labels)
 
 
-def _build_area_table(areas: pd.DataFrame, vacancy_area_ids: pd.Series) -> pd.DataFrame:
+@dataclass
+class AreaTable:
+    categories: Categories
+    parents: np.ndarray
+    names: dict
+
+
+def _build_area_table(areas: pd.DataFrame, vacancy_area_ids: pd.Series) -> AreaTable:
     # Vacancies may point at an area the tree lacks; it still needs a code.
-    missing = sorted(set(vacancy_area_ids.tolist()) - set(areas["id"].tolist()))
-    extra = pd.DataFrame({"id": missing, "name": [str(i) for i in missing]})
-    table = pd.concat([areas, extra], ignore_index=True)
-    table["id"] = table["id"].astype(np.int64)
-    table = table.sort_values("id", ignore_index=True)
-    table["parent_id"] = table["parent_id"].astype(object)
-    positions = pd.Series(table.index, index=table["id"])
-    parents = table["parent_id"].map(lambda p: positions.get(p, -1) if p == p else -1)
-    table["parent_code"] = parents.fillna(-1).astype(int)
-    return table
+    known = areas["id"].to_numpy(dtype=np.int64)
+    seen = np.unique(vacancy_area_ids.to_numpy(dtype=np.int64))
+    labels = np.union1d(known, seen)
+    names = {int(i): str(i) for i in np.setdiff1d(seen, known)}
+    names.update(zip(areas["id"].tolist(), areas["name"].tolist(), strict=True))
+
+    parents = np.full(labels.size, -1, dtype=np.int32)
+    has_parent = areas["parent_id"].notna().to_numpy()
+    parent_ids = areas["parent_id"].to_numpy(dtype=object)[has_parent].astype(np.int64)
+    parent_codes = np.searchsorted(labels, parent_ids)
+    parent_codes = np.minimum(parent_codes, labels.size - 1)
+    listed = labels[parent_codes] == parent_ids
+    child_codes = np.searchsorted(labels, known[has_parent])
+    parents[child_codes[listed]] = parent_codes[listed]
+
+    codes = np.searchsorted(labels, vacancy_area_ids.to_numpy(dtype=np.int64))
+    return AreaTable(Categories(codes.astype(np.int32), labels), parents, names)
 
 
-def _areas_in_russia(area_table: pd.DataFrame) -> np.ndarray:
-    codes = area_table["parent_code"].to_numpy()
-    inside = (area_table["id"] == stats.RUSSIA_AREA_ID).to_numpy()
-    for _ in range(32):
-        spread = inside | ((codes >= 0) & inside[np.maximum(codes, 0)])
-        if np.array_equal(spread, inside):
-            break
-        inside = spread
-    return inside
+@dataclass
+class EmployerTable:
+    categories: Categories
+    names: np.ndarray
+    accredited: np.ndarray
+    trusted: np.ndarray
 
 
-def _build_employer_table(employers: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
-    # Named employers may be missing from the employers table; their vacancies
-    # still carry the name.
-    named = frame.loc[:, ["employer_id", "employer_name"]]
-    seen = named.dropna(subset=["employer_id"]).drop_duplicates("employer_id")
-    missing = seen[~seen["employer_id"].isin(employers["id"])]
-    extra = pd.DataFrame(
-        {
-            "id": missing["employer_id"],
-            "name": missing["employer_name"].fillna(missing["employer_id"]),
-            "accredited": False,
-            "trusted": False,
-        }
-    )
-    table = pd.concat([employers, extra], ignore_index=True)
-    table["accredited"] = table["accredited"].fillna(False).astype(bool)
-    table["trusted"] = table["trusted"].fillna(False).astype(bool)
-    return table.sort_values("id", ignore_index=True)
+def _build_employer_table(session: Session, vacancy_employers: pd.Series):
+    """Every employer (the table's and those only vacancies name), sorted by id."""
+    codes, seen = pd.factorize(vacancy_employers.to_numpy(dtype=object))
+    employers = get_employer_columns(session)
+    listed = pd.Index(employers["id"].to_numpy(dtype=object))
+    missing = [i for i, p in zip(seen, listed.get_indexer(seen), strict=True) if p < 0]
+    if missing:
+        # Named employers may be missing from the employers table; their
+        # vacancies still carry the name.
+        first_names = get_first_employer_names(session, missing)
+        extra = pd.DataFrame(
+            {
+                "id": missing,
+                "name": [first_names.get(i) or i for i in missing],
+                "accredited": 0,
+                "trusted": 0,
+            }
+        )
+        employers = pd.concat([employers, extra], ignore_index=True)
 
-
-def _employer_codes(employer_ids: pd.Series, table_ids: pd.Series) -> np.ndarray:
-    codes, seen = pd.factorize(employer_ids.to_numpy(dtype=object))
-    positions = pd.Index(table_ids.to_numpy(dtype=object)).get_indexer(seen)
+    labels = employers["id"].to_numpy(dtype=object)
+    order = np.argsort(labels, kind="stable")
+    labels = labels[order]
+    positions = pd.Index(labels).get_indexer(seen)
     positions = np.append(positions, -1).astype(np.int32)
-    return positions[codes]
+    names = employers["name"].to_numpy(dtype=object)[order]
+    names = np.where(pd.isna(names), labels, names)
+    return EmployerTable(
+        categories=Categories(positions[codes], labels),
+        names=names,
+        accredited=employers["accredited"].to_numpy()[order].astype(bool),
+        trusted=employers["trusted"].to_numpy()[order].astype(bool),
+    )
 
 
 def _build_links(links: pd.DataFrame, ids: np.ndarray) -> Links:
-    rows = pd.Index(ids).get_indexer(links["vacancy_id"].to_numpy(dtype=np.int64))
-    frame = pd.DataFrame({"row": rows, "value": links["value"].to_numpy()})
+    link_ids = links["vacancy_id"].to_numpy(dtype=np.int64)
+    rows = np.searchsorted(ids, link_ids)
+    rows = np.minimum(rows, max(ids.size - 1, 0))
+    found = ids[rows] == link_ids if ids.size else np.zeros(0, dtype=bool)
+    rows = rows[found]
+    codes, values = pd.factorize(links["value"].to_numpy()[found], sort=True)
+    order = np.lexsort((rows, codes))
+    rows, codes = rows[order], codes[order]
+    bounds = np.searchsorted(codes, np.arange(len(values) + 1))
     rows_by_value = {
-        value: np.sort(group["row"].to_numpy())
-        for value, group in frame.groupby("value", sort=True)
+        value.item() if isinstance(value, np.generic) else value: rows[a:b]
+        for value, a, b in zip(values, bounds[:-1], bounds[1:], strict=True)
     }
     without_any = np.ones(ids.size, dtype=bool)
     without_any[rows] = False

@@ -66,7 +66,7 @@ def search_employers(session: Session, q: str, limit: int = SEARCH_LIMIT) -> lis
         items.append(
             {
                 "id": employer_id,
-                "name": dataset.employer_names.get(employer_id, employer_id),
+                "name": dataset.employer_names[code],
                 "parent_name": None,
                 "vacancies": int(open_counts[code]),
             }
@@ -116,7 +116,7 @@ def _name_index(dataset: Dataset, kind: str) -> tuple[str, np.ndarray]:
     if kind == "areas":
         names = [dataset.area_names.get(int(i), "") for i in dataset.areas.labels]
     else:
-        names = [dataset.employer_names.get(i, "") for i in dataset.employers.labels]
+        names = dataset.employer_names.tolist()
     normalised = [normalise_text(name).replace(NAME_SEPARATOR, " ") for name in names]
     lengths = np.array([len(name) + 1 for name in normalised], dtype=np.int64)
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
