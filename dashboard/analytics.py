@@ -97,6 +97,7 @@ QUICK_PICKS = {
 register_messages(
     {
         "analytics.filters": ("Фильтры", "Filters"),
+        "analytics.close_filters": ("Закрыть фильтры", "Close the filters"),
         "analytics.area": ("Регионы", "Areas"),
         "analytics.exclude_area": ("Кроме регионов", "Except areas"),
         "analytics.area_placeholder": (
@@ -507,6 +508,7 @@ def _range_slider(component_id: str, value: list[int], lang: str):
         step=1,
         value=value,
         allowCross=True,
+        allow_direct_input=False,
         marks={
             index: translate(f"experience.{level}", lang)
             for index, level in enumerate(EXPERIENCE_IDS)
@@ -564,6 +566,13 @@ def _make_sidebar(lang, values, vs_values, options, comparing) -> html.Aside:
         ],
     )
     fields = [
+        html.Button(
+            "×",
+            id="analytics-drawer-close",
+            className="analytics-drawer-close",
+            n_clicks=0,
+            title=translate("analytics.close_filters", lang),
+        ),
         html.H2(translate("analytics.filters", lang)),
         _field(
             "analytics.area",
@@ -1444,6 +1453,18 @@ def register_callbacks(app: dash.Dash) -> None:
             State(component_id, "options"),
             prevent_initial_call=True,
         )(search)
+
+    app.clientside_callback(
+        """
+        function(clicks) {
+            document.body.classList.remove("app-drawer-open");
+            return dash_clientside.no_update;
+        }
+        """,
+        Output("analytics-drawer-close", "title"),
+        Input("analytics-drawer-close", "n_clicks"),
+        prevent_initial_call=True,
+    )
 
     app.callback(
         *[Output(f, "figure", allow_duplicate=True) for f in FIGURE_IDS],

@@ -285,7 +285,7 @@ def _register_shell_callbacks(app: dash.Dash) -> None:
     app.clientside_callback(
         """
         function(clicks) {
-            document.body.classList.toggle("app-drawer-open", clicks % 2 === 1);
+            document.body.classList.toggle("app-drawer-open");
             return dash_clientside.no_update;
         }
         """,
