@@ -486,10 +486,9 @@ def _role_options(session) -> list[dict]:
     return options
 
 
-def _field(label_key: str, lang: str, control, field_id: str | None = None):
+def _field(label_key: str, lang: str, control):
     return html.Div(
         className="analytics-field",
-        id=field_id or "",
         children=[html.Label(translate(label_key, lang)), control],
     )
 
