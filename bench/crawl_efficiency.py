@@ -52,7 +52,7 @@ def start_fake_server(vacancies: int, seed: int) -> tuple[subprocess.Popen, str]
     command = [sys.executable, "-m", "tests.fakehh", "--port", "0"]
     command += ["--synthetic", str(vacancies), "--seed", str(seed)]
     if SHARED_HH.is_dir():
-        command += ["--shared", str(SHARED_HH)]
+        command += ["--shared", str(SHARED_HH), "--area-root", "113"]
     server = subprocess.Popen(
         command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True
     )

@@ -34,12 +34,29 @@ def build_fake(args: argparse.Namespace) -> FakeHH:
     else:
         dist = synthetic.Distributions()
         if shared:
-            dist = synthetic.Distributions.from_items(read_shared_items(shared), areas)
+            items = read_shared_items(shared)
+            if args.area_root is not None:
+                inside = area_subtree_ids(areas, args.area_root)
+                items = [i for i in items if int(i["area"]["id"]) in inside]
+            dist = synthetic.Distributions.from_items(items, areas)
         now = datetime.now(synthetic.MOSCOW_OFFSET)
         store = ItemStore.from_synthetic(
             args.synthetic, args.seed, now, dist, args.days
         )
     return FakeHH(store, areas, dictionaries, roles, port=args.port)
+
+
+def area_subtree_ids(roots: list, root_id: int) -> set[int]:
+    """Ids of an area and every area below it in the /areas tree."""
+    inside: set[int] = set()
+    stack = [(node, False) for node in roots]
+    while stack:
+        node, below = stack.pop()
+        below = below or int(node["id"]) == root_id
+        if below:
+            inside.add(int(node["id"]))
+        stack.extend((child, below) for child in node.get("areas") or ())
+    return inside
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,6 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shared", metavar="PATH", help="folder of real responses")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--days", type=float, default=30)
+    parser.add_argument(
+        "--area-root",
+        type=int,
+        metavar="ID",
+        help="draw synthetic areas only from this area's subtree (e.g. 113)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
 
