@@ -163,7 +163,9 @@ def make_run_block(
     lines = [
         f"### {when}: {vacancies:,} vacancies",
         "",
-        f"Machine: {machine}, shared with other work. Run took {seconds / 60:.1f} min.",
+        f"Machine: {machine}, shared with other work (load average "
+        f"{os.getloadavg()[0]:.1f} at the end). Code: {describe_code()}. "
+        f"Run took {seconds / 60:.1f} min.",
         "",
         "| measure | PostgreSQL | SQLite | target | result (PostgreSQL) |",
         "|---|---|---|---|---|",
@@ -296,29 +298,31 @@ def main(argv: list[str] | None = None) -> int:
     WORK_DIR.mkdir(parents=True, exist_ok=True)
 
     try:
-        databases = [ensure_bench_database("postgres", vacancies)]
-        if not args.skip_sqlite:
-            databases.append(ensure_bench_database("sqlite", vacancies))
+        postgres = ensure_bench_database("postgres", vacancies)
     except BenchDataError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
 
-    engine = make_engine(databases[0].url)
+    engine = make_engine(postgres.url)
     with Session(engine) as session:
         mix = make_filter_mix(get_mix_choices(session), MIX_SIZE)
     engine.dispose()
 
-    results = [measure_backend(d, mix, WORK_DIR) for d in databases]
+    results = [measure_backend(postgres, mix, WORK_DIR)]
     if args.profile:
-        settings = bench_settings(databases[0].url, WORK_DIR)
+        settings = bench_settings(postgres.url, WORK_DIR)
         print(profile_page_mix(settings, mix))
+    if not args.skip_sqlite:
+        # Built from the PostgreSQL database, so it comes second.
+        sqlite = ensure_bench_database("sqlite", vacancies)
+        results.append(measure_backend(sqlite, mix, WORK_DIR))
     clear_dataset_cache()
 
     load, load_error = None, None
     if not args.skip_load:
         try:
             load = run_load_test(
-                databases[0].url.rsplit("/", 1)[1],
+                postgres.url.rsplit("/", 1)[1],
                 mix,
                 users=LOAD_USERS,
                 steady_seconds=60 if args.quick else 120,
