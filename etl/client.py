@@ -82,6 +82,7 @@ class ClientConfig:
             "rate": settings.hh_rate,
             "timeout": settings.hh_timeout,
             "retries": settings.hh_retries,
+            "backoff_base": settings.hh_backoff_base,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -466,44 +466,6 @@ def save_data_written(
     return version
 
 
-def is_database_write_locked(engine: Engine) -> bool:
-    """On SQLite: does some connection hold the write lock right now?
-
-    A refresh's final write holds it for its whole transaction, when it cannot
-    beat its heartbeat; readers use this to keep honouring its flag.
-    """
-    if not is_sqlite(engine):
-        return False
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.driver_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout=0")
-        try:
-            cursor.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError:
-            return True
-        cursor.execute("ROLLBACK")
-        return False
-    finally:
-        raw.driver_connection.execute("PRAGMA busy_timeout=30000")
-        raw.close()
-
-
-def is_maintenance_active(
-    engine: Engine, stale_seconds: float, now: datetime | None = None
-) -> bool:
-    """The flag is up and its owner is alive (fresh heartbeat, or on SQLite a
-    write transaction still holding the database)."""
-    with Session(engine) as session:
-        state = session.get(AppState, STATE_ROW_ID)
-        if state is None or not state.maintenance:
-            return False
-        heartbeat = state.maintenance_heartbeat_at
-    if not is_flag_stale(heartbeat, stale_seconds, now or utc_now()):
-        return True
-    return is_database_write_locked(engine)
-
-
 # --- one refresh at a time ------------------------------------------------------
 
 

@@ -151,35 +151,91 @@ def searchable_role_ids(roles_json: Mapping) -> list[int]:
     return sorted(ids)
 
 
-def save_professional_roles(session: Session, roles_json: Mapping) -> int:
-    """Save roles, categories and their links (a role may sit in several)."""
-    categories, roles, links = [], {}, set()
+def read_professional_roles(roles_json: Mapping) -> tuple[dict, dict, set]:
+    """Categories {id: name}, roles {id: (name, search_deprecated)} and
+    (role_id, category_id) links of a `/professional_roles` answer."""
+    categories, roles, links = {}, {}, set()
     for category in roles_json.get("categories") or ():
         category_id = int(category["id"])
-        categories.append({"id": category_id, "name": category.get("name") or ""})
+        categories[category_id] = category.get("name") or ""
         for role in category.get("roles") or ():
             role_id = int(role["id"])
-            roles[role_id] = {
-                "id": role_id,
-                "name": role.get("name") or "",
-                "search_deprecated": bool(role.get("search_deprecated")),
-            }
+            roles[role_id] = (
+                role.get("name") or "",
+                bool(role.get("search_deprecated")),
+            )
             links.add((role_id, category_id))
+    return categories, roles, links
 
-    upsert_rows(session, RoleCategory, categories, ["id"])
-    upsert_rows(session, ProfessionalRole, list(roles.values()), ["id"])
-    session.execute(delete(RoleCategoryLink))
-    if links:
+
+def get_professional_roles(session: Session) -> tuple[dict, dict, set]:
+    """The stored roles in the shape of `read_professional_roles`."""
+    categories = {
+        row.id: row.name
+        for row in session.execute(select(RoleCategory.id, RoleCategory.name))
+    }
+    roles = {
+        row.id: (row.name, row.search_deprecated)
+        for row in session.execute(
+            select(
+                ProfessionalRole.id,
+                ProfessionalRole.name,
+                ProfessionalRole.search_deprecated,
+            )
+        )
+    }
+    links = set(
+        session.execute(select(RoleCategoryLink.role_id, RoleCategoryLink.category_id))
+    )
+    return categories, roles, {tuple(link) for link in links}
+
+
+def save_professional_roles(session: Session, roles_json: Mapping) -> int:
+    """Save roles, categories and their links (a role may sit in several).
+
+    Only rows that changed are written; roles gone from the answer are kept,
+    since vacancies still point at them. Returns the number of rows written.
+    """
+    categories, roles, links = read_professional_roles(roles_json)
+    stored_categories, stored_roles, stored_links = get_professional_roles(session)
+
+    changed_categories = [
+        {"id": category_id, "name": name}
+        for category_id, name in sorted(categories.items())
+        if stored_categories.get(category_id) != name
+    ]
+    changed_roles = [
+        {"id": role_id, "name": name, "search_deprecated": deprecated}
+        for role_id, (name, deprecated) in sorted(roles.items())
+        if stored_roles.get(role_id) != (name, deprecated)
+    ]
+    upsert_rows(session, RoleCategory, changed_categories, ["id"])
+    upsert_rows(session, ProfessionalRole, changed_roles, ["id"])
+
+    added_links = sorted(links - stored_links)
+    removed_links = sorted(stored_links - links)
+    for role_id, category_id in removed_links:
+        session.execute(
+            delete(RoleCategoryLink).where(
+                RoleCategoryLink.role_id == role_id,
+                RoleCategoryLink.category_id == category_id,
+            )
+        )
+    if added_links:
         session.execute(
             RoleCategoryLink.__table__.insert(),
-            [{"role_id": role, "category_id": cat} for role, cat in sorted(links)],
+            [{"role_id": role, "category_id": cat} for role, cat in added_links],
         )
+    written = len(changed_categories) + len(changed_roles)
+    written += len(added_links) + len(removed_links)
     logger.info(
-        "professional roles saved: %d roles in %d categories",
+        "professional roles saved: %d of %d roles and %d of %d categories changed",
+        len(changed_roles),
         len(roles),
+        len(changed_categories),
         len(categories),
     )
-    return len(roles)
+    return written
 
 
 # --- dictionaries ---------------------------------------------------------------

@@ -30,6 +30,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from auth.journal import save_event
 from etl.client import ClientConfig
 from etl.client import HHCancelled
 from etl.client import HHClient
@@ -378,6 +379,7 @@ class RefreshRunner:
         self.run_id: int | None = None
         self.client: HHClient | None = None
         self.rejects = RejectTally()
+        self.context: RefreshContext | None = None
         self.failed_slices = 0
         self.started = time.monotonic()
         self.now = utc_now()
@@ -404,7 +406,24 @@ class RefreshRunner:
         )
         session.add(run)
         session.flush()
+        if self.trigger != "admin":
+            # The admin page journals the runs it starts, with the admin's IP.
+            save_event(session, "refresh_start", self.journal_details(run.id),
+                       login=self.started_by)  # fmt: skip
         return run
+
+    def journal_details(self, run_id: int, outcome: Outcome | None = None) -> dict:
+        details = {"run": run_id, "trigger": self.trigger}
+        if outcome is None:
+            return details | describe_scope(self.scope)
+        counts = outcome.counts
+        details["status"] = outcome.status
+        for key in ("vacancies", "new", "reopened", "closed", "requests",
+                    "failed_requests", "duplicates", "seconds"):  # fmt: skip
+            if key in counts:
+                details[key] = counts[key]
+        details["rejects"] = sum((counts.get("rejects") or {}).values())
+        return details
 
     def _fail_dead_runs(self, session: Session) -> None:
         # Called while holding the lock: a run still marked running cannot be
@@ -427,6 +446,8 @@ class RefreshRunner:
                     heartbeat_at=utc_now(), counts=outcome.counts,
                     error=outcome.error, progress=self.progress.as_dict())
         )  # fmt: skip
+        save_event(session, "refresh_end", self.journal_details(self.run_id, outcome),
+                   login=self.started_by)  # fmt: skip
 
     # -- the whole run --
 
@@ -483,7 +504,7 @@ class RefreshRunner:
         self.check_cancel()
 
         self.progress.phase = "downloading"
-        context = RefreshContext(
+        context = self.context = RefreshContext(
             rates=read_currency_rates(dictionaries), now=format_db_time(self.now)
         )
         self.download(plan, staging, context)
@@ -609,8 +630,8 @@ class RefreshRunner:
 
         with Session(self.engine, expire_on_commit=False) as session:
             try:
-                save_areas(session, areas, self.now)
-                save_professional_roles(session, roles)
+                counts["areas_written"] = save_areas(session, areas, self.now)
+                counts["roles_written"] = save_professional_roles(session, roles)
                 save_dictionaries(session, dictionaries, self.now)
                 merged = save_staged_refresh(
                     session, staging, self.now, closing, real_data=True
@@ -671,6 +692,9 @@ class RefreshRunner:
             failed_requests=self.client.failed_requests if self.client else 0,
             vacancies=vacancies,
             rejects=self.rejects.as_dict(),
+            salary_excluded=(
+                self.context.salary_exclusions.as_dict() if self.context else {}
+            ),
             coverage=round(vacancies / found, 4) if found else None,
             seconds=round(time.monotonic() - self.started, 2),
         )
@@ -704,7 +728,8 @@ def print_summary(outcome: Outcome) -> None:
     parts = [
         f"{key} {counts.get(key)}"
         for key in ("slices", "requests", "vacancies", "duplicates", "rejects",
-                    "coverage", "closed", "seconds")
+                    "salary_excluded", "coverage", "new", "reopened", "closed",
+                    "seconds")
         if key in counts
     ]  # fmt: skip
     print(f"refresh {outcome.status}: " + ", ".join(parts))

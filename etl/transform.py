@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from dataclasses import field
 
 from etl.validate import AcceptedItem
+from etl.validate import RejectTally
 
 logger = logging.getLogger(__name__)
 
 EXCLUDED_UNKNOWN_CURRENCY = "unknown_currency"
 EXCLUDED_BAD_AMOUNT = "bad_amount"
+# Counted only: a salary object without a bound stores no salary row.
+EXCLUDED_NO_BOUND = "no_bound"
 
 LEGACY_EMPLOYMENT_FORMS = {"full": "FULL", "part": "PART", "project": "PROJECT"}
 LEGACY_FLY_IN_FLY_OUT = "flyInFlyOut"
@@ -80,13 +83,17 @@ class RefreshContext:
     """What every item of one refresh shares: its rates, its time, what is seen.
 
     `rates` are units per 1 RUR from this refresh's `/dictionaries`; `now` is
-    the refresh time as stored text; `labels` collects enum names items carry.
+    the refresh time as stored text; `labels` collects enum names items carry;
+    `salary_exclusions` counts salaries kept out of statistics, by reason.
     """
 
     rates: Mapping[str, float]
     now: str
     labels: dict[tuple[str, str], str] = field(default_factory=dict)
     employers_seen: set[str] = field(default_factory=set)
+    salary_exclusions: RejectTally = field(
+        default_factory=lambda: RejectTally(outcome="salary excluded")
+    )
 
     def note_label(self, kind: str, entry: Mapping | None) -> str | None:
         if not entry:
@@ -134,6 +141,7 @@ def make_salary_row(
 
     low, high = _amount(salary.get("from")), _amount(salary.get("to"))
     if low is None and high is None:
+        context.salary_exclusions.add(EXCLUDED_NO_BOUND, vacancy_id)
         return None
     currency = salary.get("currency")
     rate = context.rates.get(currency) if currency else None
@@ -225,3 +233,5 @@ def add_item_rows(
     salary_row = make_salary_row(item, seq, vacancy_id, context)
     if salary_row is not None:
         rows.salaries.append(salary_row)
+        if salary_row[-1] is not None:
+            context.salary_exclusions.add(salary_row[-1], vacancy_id)

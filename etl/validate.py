@@ -35,8 +35,13 @@ class AcceptedItem(NamedTuple):
 
 @dataclass
 class RejectTally:
-    """Rejected items counted by reason, with the first few ids of each reason."""
+    """Items counted by reason, with the first few ids of each reason logged.
 
+    `outcome` names what happened to them in the log: rejected items, or
+    vacancies whose salary is excluded from statistics.
+    """
+
+    outcome: str = "rejected"
     counts: Counter = field(default_factory=Counter)
     first_ids: dict[str, list[str]] = field(default_factory=dict)
 
@@ -45,7 +50,7 @@ class RejectTally:
         examples = self.first_ids.setdefault(reason, [])
         if len(examples) < FIRST_IDS_KEPT:
             examples.append(str(item_id))
-            logger.info("item %r rejected: %s", item_id, reason)
+            logger.info("item %r %s: %s", item_id, self.outcome, reason)
 
     def as_dict(self) -> dict[str, int]:
         return dict(sorted(self.counts.items()))

@@ -82,6 +82,7 @@ class Settings:
     hh_rate: float = 5.0
     hh_timeout: float = 10.0
     hh_retries: int = 5
+    hh_backoff_base: float = 1.0
 
     redis_url: str = ""
     trusted_proxies: int = 0
@@ -114,6 +115,7 @@ class Settings:
             hh_rate=_read_number(env, "HH_RATE", cls.hh_rate),
             hh_timeout=_read_number(env, "HH_TIMEOUT", cls.hh_timeout),
             hh_retries=_read_number(env, "HH_RETRIES", cls.hh_retries, int),
+            hh_backoff_base=_read_number(env, "HH_BACKOFF_BASE", cls.hh_backoff_base),
             redis_url=env.get("REDIS_URL", "").strip(),
             trusted_proxies=_read_number(env, "TRUSTED_PROXIES", 0, int),
             public_dashboard=_read_bool(env, "PUBLIC_DASHBOARD", False),

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from etl.load import ClosingScope
 from etl.load import StagingFile
-from etl.load import is_database_write_locked
 from etl.load import save_staged_refresh
 from etl.transform import RefreshContext
 from etl.transform import StagedRows
@@ -155,17 +154,3 @@ def test_demo_rows_are_deleted_by_a_real_refresh(engine, tmp_path):
     with Session(engine) as session:
         assert session.scalars(select(Salary.vacancy_id)).all() == [1]
 
-
-def test_sqlite_write_lock_is_seen_by_readers(engine):
-    if engine.dialect.name != "sqlite":
-        assert is_database_write_locked(engine) is False
-        return
-    assert is_database_write_locked(engine) is False
-    with engine.connect() as connection:
-        connection.exec_driver_sql("UPDATE app_state SET id = id")
-        connection.exec_driver_sql(
-            "INSERT INTO role_categories (id, name) VALUES (1, 'x')"
-        )
-        assert is_database_write_locked(engine) is True
-        connection.rollback()
-    assert is_database_write_locked(engine) is False

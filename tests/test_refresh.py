@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from etl.load import is_maintenance_active
+from services.state import is_maintenance_active
 from etl.refresh import main
 from services.schema import AppState
 from services.schema import RefreshRun

@@ -121,6 +121,11 @@ class FakeHH:
         self.professional_roles = professional_roles or {"categories": []}
         self.faults = Faults()
         self.requests: list[RequestLog] = []
+        # Arrival times and the most requests answered at once, to check the
+        # client's rate limit and concurrency bound from the server's side.
+        self.arrivals: list[float] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._nodes = _index_area_tree(self.areas)
@@ -276,6 +281,16 @@ class FakeHH:
         with self._lock:
             self.requests.append(entry)
 
+    def note_arrival(self, started: bool) -> None:
+        """Count a request in (`started`) or out of flight."""
+        with self._lock:
+            if started:
+                self.arrivals.append(time.monotonic())
+                self.in_flight += 1
+                self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            else:
+                self.in_flight -= 1
+
 
 class _QuietServer(ThreadingHTTPServer):
     def handle_error(self, request, client_address) -> None:
@@ -371,6 +386,13 @@ def _make_handler(fake: FakeHH) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:  # noqa: N802 - the name http.server dispatches to
+            fake.note_arrival(started=True)
+            try:
+                self._answer()
+            finally:
+                fake.note_arrival(started=False)
+
+        def _answer(self) -> None:
             parts = urlsplit(self.path)
             params = parse_qsl(parts.query, keep_blank_values=True)
             headers = {k.lower(): v for k, v in self.headers.items()}
