@@ -12,6 +12,7 @@ legacy `salary`, `schedule` and `employment`, and pre-2021 items without
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 from collections.abc import Iterable
@@ -470,10 +471,26 @@ def _vacancy_title(rnd: random.Random, role_name: str, experience: str) -> str:
     return title
 
 
+# A third of vacancies come from a few thousand large employers whose sizes fall
+# off roughly as 1/rank; the rest from a long tail of small ones, as on hh.ru.
+LARGE_EMPLOYER_SHARE = 0.35
+LARGE_EMPLOYERS = 3_000
+EMPLOYER_RANK_SHIFT = 20
+ALL_EMPLOYERS = 250_000
+
+
+def _draw_employer_number(rnd: random.Random) -> int:
+    if rnd.random() < LARGE_EMPLOYER_SHARE:
+        span = math.log((LARGE_EMPLOYERS + EMPLOYER_RANK_SHIFT) / EMPLOYER_RANK_SHIFT)
+        rank = int(math.exp(rnd.random() * span) * EMPLOYER_RANK_SHIFT)
+        return rank - EMPLOYER_RANK_SHIFT + 1
+    return rnd.randrange(LARGE_EMPLOYERS + 1, ALL_EMPLOYERS)
+
+
 def _make_employer(rnd: random.Random, dist: Distributions) -> dict:
     if rnd.random() < dist.anonymous_share:
         return {"name": rnd.choice(ANONYMOUS_EMPLOYERS), "trusted": True}
-    number = rnd.randrange(1, 40_000)
+    number = _draw_employer_number(rnd)
     first, second = EMPLOYER_WORDS
     name = f"{first[number % len(first)]}{second[number // 8 % len(second)]}"
     if number >= 64:
