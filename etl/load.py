@@ -28,7 +28,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from etl.reference import save_enum_labels
+from etl.transform import RefreshContext
 from etl.transform import StagedRows
+from etl.transform import add_item_rows
+from etl.validate import RejectTally
+from etl.validate import check_item
 from etl.validate import format_db_time
 from services.db import is_sqlite
 from services.schema import AppState
@@ -192,6 +196,26 @@ class StagingFile:
         """Close and delete the file."""
         self.connection.close()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def save_search_page(
+    staging: StagingFile,
+    envelope: Mapping,
+    first_seq: int,
+    context: RefreshContext,
+    rejects: RejectTally,
+) -> int:
+    """Validate, normalise and stage the items of one `/vacancies` envelope.
+
+    Item n gets seq `first_seq + n`. Returns how many items were staged.
+    """
+    rows = StagedRows()
+    for position, item in enumerate(envelope.get("items") or ()):
+        keys = check_item(item, rejects)
+        if keys is not None:
+            add_item_rows(item, keys, first_seq + position, rows, context)
+    staging.save_rows(rows)
+    return len(rows)
 
 
 def copy_staging_to_session(session: Session, staging: StagingFile) -> None:

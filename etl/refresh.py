@@ -44,6 +44,7 @@ from etl.load import save_data_written
 from etl.load import save_maintenance_heartbeat
 from etl.load import save_maintenance_off
 from etl.load import save_maintenance_on
+from etl.load import save_search_page
 from etl.load import save_staged_refresh
 from etl.plan import CrawlPlan
 from etl.plan import Scope
@@ -58,10 +59,7 @@ from etl.reference import save_dictionaries
 from etl.reference import save_professional_roles
 from etl.reference import searchable_role_ids
 from etl.transform import RefreshContext
-from etl.transform import StagedRows
-from etl.transform import add_item_rows
 from etl.validate import RejectTally
-from etl.validate import check_item
 from etl.validate import format_db_time
 from services.db import is_sqlite
 from services.db import make_engine
@@ -598,13 +596,8 @@ class RefreshRunner:
 
     def stage_page(self, index: int, payload, staging, context) -> None:
         page, envelope = payload
-        rows = StagedRows()
         first_seq = index * LEAF_SEQ_SPAN + page * 100
-        for position, item in enumerate(envelope.get("items") or ()):
-            keys = check_item(item, self.rejects)
-            if keys is not None:
-                add_item_rows(item, keys, first_seq + position, rows, context)
-        staging.save_rows(rows)
+        save_search_page(staging, envelope, first_seq, context, self.rejects)
         self.progress.vacancies = staging.staged
 
     def finish_leaf(self, index: int, error) -> None:
