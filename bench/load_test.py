@@ -45,6 +45,9 @@ USER_PASSWORD = "bench-Load-2026-pass"
 STATS_OUTPUT = "analytics-cards.children"
 THINK_SECONDS = 5.0
 REQUEST_TIMEOUT = 60
+# The first request of a worker loads the dataset: minutes at 1M on a busy
+# machine. gunicorn must not kill that worker, nor the client give up.
+COLD_TIMEOUT = 900
 READY_TIMEOUT = 180
 REFRESH_TIMEOUT = 900
 AFTER_REFRESH_SECONDS = 15
@@ -118,7 +121,7 @@ def start_gunicorn(env: dict, port: int, log_path: Path) -> subprocess.Popen:
         "--workers",
         "2",
         "--timeout",
-        "120",
+        str(COLD_TIMEOUT),
         "app:server",
     ]
     log = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - owned by the child
@@ -258,7 +261,11 @@ def get_stats_callback(base: str, client: requests.Session) -> StatsCallback:
 
 
 def post_selection(
-    base: str, client: requests.Session, callback: StatsCallback, entry: MixEntry
+    base: str,
+    client: requests.Session,
+    callback: StatsCallback,
+    entry: MixEntry,
+    timeout: float = REQUEST_TIMEOUT,
 ) -> tuple[float, int, str]:
     """One filter change; returns seconds, HTTP status and its outcome."""
     search = "?" + urlencode(entry.filters.to_query())
@@ -269,7 +276,7 @@ def post_selection(
             f"{base}/_dash-update-component",
             json=callback.payload(search),
             headers=headers,
-            timeout=REQUEST_TIMEOUT,
+            timeout=timeout,
         )
     except requests.RequestException as error:
         return time.perf_counter() - started, 0, f"error: {error}"
@@ -358,11 +365,15 @@ def run_load_test(
 
 def _warm_up(base, clients, callback, mix) -> float:
     """The first request is cold (the worker loads the dataset); then warm both."""
-    seconds, status, outcome = post_selection(base, clients[0], callback, mix[0])
+    seconds, status, outcome = post_selection(
+        base, clients[0], callback, mix[0], COLD_TIMEOUT
+    )
     if outcome != "ok":
         raise LoadTestError(f"the first statistics request failed: {outcome}")
     threads = [
-        threading.Thread(target=post_selection, args=(base, c, callback, mix[0]))
+        threading.Thread(
+            target=post_selection, args=(base, c, callback, mix[0], COLD_TIMEOUT)
+        )
         for c in clients[:6]
     ]
     for thread in threads:

@@ -205,6 +205,23 @@ def make_run_block(
     return "\n".join(lines) + "\n"
 
 
+def make_load_block(vacancies: int, load: LoadReport) -> str:
+    """A load-test-only run (`--only-load`): its rows and its note."""
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"### {when}: {vacancies:,} vacancies, load test only",
+        "",
+        f"Load average {os.getloadavg()[0]:.1f} at the end. Code: {describe_code()}.",
+        "",
+        "| measure | PostgreSQL | SQLite | target | result (PostgreSQL) |",
+        "|---|---|---|---|---|",
+        *_load_rows(load),
+        "",
+        describe_load(load, None),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def _load_rows(load: LoadReport | None) -> list[str]:
     if load is None:
         return []
@@ -282,6 +299,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-write", action="store_true", help="do not append to RESULTS.md"
     )
+    parser.add_argument(
+        "--only-load", action="store_true", help="run the load test alone"
+    )
     return parser.parse_args(argv)
 
 
@@ -307,6 +327,20 @@ def main(argv: list[str] | None = None) -> int:
     with Session(engine) as session:
         mix = make_filter_mix(get_mix_choices(session), MIX_SIZE)
     engine.dispose()
+
+    if args.only_load:
+        load = run_load_test(
+            postgres.url.rsplit("/", 1)[1],
+            mix,
+            users=LOAD_USERS,
+            steady_seconds=60 if args.quick else 120,
+            refresh_vacancies=5_000 if args.quick else 20_000,
+            work_dir=WORK_DIR / "load",
+        )
+        print(make_load_block(vacancies, load))
+        if not args.no_write:
+            append_run(make_load_block(vacancies, load))
+        return 0
 
     results = [measure_backend(postgres, mix, WORK_DIR)]
     if args.profile:
