@@ -65,6 +65,7 @@ class KeywordIndex:
     def _positions(self, found: np.ndarray) -> np.ndarray:
         if self.ids.size == 0 or found.size == 0:
             return np.zeros(0, dtype=np.int64)
+        found = np.sort(found)
         positions = np.minimum(np.searchsorted(self.ids, found), self.ids.size - 1)
         return np.unique(positions[self.ids[positions] == found])
 

@@ -547,3 +547,84 @@ def test_fast_path_equals_plain_pandas_on_random_filters(db_session):
 
     # The random selections must exercise the statistics, not only empty ones.
     assert with_statistics >= 15
+
+
+# Employer ids whose string order differs from their numeric order, so ties in
+# the top table must break by the id as text; "78" and "779" are missing from
+# the employers table and take the name their vacancies carry.
+MANY_EMPLOYERS = tuple(str(i) for i in (1, 2, 9, 11, 19, 100, 101, 1000, 12, 3))
+MISSING_EMPLOYERS = ("78", "779")
+KAZAKH_TOWNS = tuple((5000 + i, f"Город {i}", 40) for i in range(26))
+ODD_NAMES = ("python\tданных", "c:\\path java", "ёлка\nаналитик", "DATA  python")
+
+
+def add_many_employers_and_areas(session, generator: random.Random) -> None:
+    session.add_all(Area(id=i, name=n, parent_id=p) for i, n, p in KAZAKH_TOWNS)
+    session.add_all(
+        Employer(
+            id=i, name=f"Компания {i}", accredited_it_employer=False, trusted=False
+        )
+        for i in MANY_EMPLOYERS
+    )
+    session.flush()
+    areas = [i for i, _, _ in AREAS] + [i for i, _, _ in KAZAKH_TOWNS]
+    employers = [*MANY_EMPLOYERS, *MISSING_EMPLOYERS, None]
+    for vacancy_id in range(1, 301):
+        low = generator.randrange(20_000, 300_000, 1_000)
+        add_vacancy(
+            session,
+            vacancy_id,
+            area=generator.choice(areas),
+            employer=generator.choice(employers),
+            salary=(low, low + 20_000) if generator.random() < 0.8 else None,
+            gross=generator.choice([True, False, None]),
+            experience=generator.choice(EXPERIENCES),
+            closed=generator.random() < 0.1,
+            name=generator.choice(ODD_NAMES + WORDS),
+        )
+
+
+def test_fast_path_equals_plain_pandas_with_many_employers_and_areas(db_session):
+    generator = random.Random(20250315)
+    add_reference_data(db_session)
+    add_many_employers_and_areas(db_session, generator)
+    publish(db_session, "v1")
+    vacancies, formats, roles = read_plain_frames(db_session)
+    area_names = {i: n for i, n, _ in (*AREAS, *KAZAKH_TOWNS)}
+    employer_names = {i: f"Компания {i}" for i in MANY_EMPLOYERS}
+    employer_names.update(
+        {i: n for i, n, _, _ in EMPLOYERS} | dict.fromkeys(MISSING_EMPLOYERS, "Аноним")
+    )
+
+    for _ in range(25):
+        filters = Filters(
+            employer=tuple(generator.sample([*MANY_EMPLOYERS, *MISSING_EMPLOYERS], 2))
+            if generator.random() < 0.3
+            else (),
+            experience=(generator.choice(EXPERIENCES) or "unknown",)
+            if generator.random() < 0.3
+            else (),
+            q=generator.choice(["", "", "python", "\\", "ёлка ан", "data"]),
+            status=generator.choice(["open", "all"]),
+            basis=generator.choice(["net", "gross"]),
+            view=generator.choice(["mid", "from", "to"]),
+        )
+        answer = get_stats(db_session, filters, SETTINGS)
+        selection = plain_selection(vacancies, formats, roles, filters)
+        expected = stats.compute_selection_stats(
+            selection,
+            formats,
+            filters.basis,
+            filters.view,
+            SETTINGS.salary_min_rub,
+            SETTINGS.salary_max_rub,
+            area_names,
+            employer_names,
+        )
+        for key, value in expected.items():
+            assert answer[key] == value, (filters, key)
+
+    unfiltered = get_stats(db_session, Filters(status="all"), SETTINGS)
+    # More than twenty areas and employers: the tables are cut at twenty.
+    assert len(unfiltered["top_areas"]) == 20
+    assert len(unfiltered["top_employers"]) == 12

@@ -263,3 +263,53 @@ def test_weekly_labels_are_moscow_mondays():
     weeks = stats.compute_week_starts(published)
 
     assert weeks.tolist() == [date(2025, 3, 3), date(2025, 3, 10), date(2025, 3, 10)]
+
+
+# --- percentiles of pre-sorted salaries equal numpy's, bit for bit ---------------
+
+
+def random_sorted_salaries(seed: int, n: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    # Rounded amounts repeat, as real salaries do; ties test the interpolation.
+    values = np.round(rng.lognormal(11.3, 0.7, n), -3 + seed % 4)
+    return np.sort(values)
+
+
+@pytest.mark.parametrize("n", [5, 6, 29, 30, 101, 2_000], ids=lambda n: f"n={n}")
+@pytest.mark.parametrize("seed", range(6), ids=lambda seed: f"seed={seed}")
+def test_sorted_percentiles_equal_numpy(seed, n):
+    ordered = random_sorted_salaries(seed, n)
+
+    got = stats.compute_sorted_percentiles(ordered, (10, 25, 50, 75, 90, 99))
+
+    assert got.tolist() == np.percentile(ordered, (10, 25, 50, 75, 90, 99)).tolist()
+    assert stats.compute_sorted_summary(ordered) == stats.compute_salary_summary(
+        ordered
+    )
+    assert stats.compute_sorted_quartiles(ordered) == stats.compute_quartiles(ordered)
+    assert stats.compute_sorted_median(ordered) == stats.compute_median(ordered)
+    assert stats.compute_histogram(ordered, ordered=True) == stats.compute_histogram(
+        ordered
+    )
+
+
+@pytest.mark.parametrize("n", [0, 1, 4], ids=lambda n: f"n={n}")
+def test_sorted_statistics_of_small_groups_give_only_n(n):
+    ordered = np.arange(n, dtype=float) * 1_000 + 50_000
+
+    assert stats.compute_sorted_quartiles(ordered) == {
+        "n": n,
+        "p25": None,
+        "p50": None,
+        "p75": None,
+    }
+    assert stats.compute_sorted_median(ordered) is None
+
+
+def test_sorted_percentiles_interpolate_between_neighbours():
+    # n = 6: P25 sits at index 1.25, P50 at 2.5, P90 at 4.5.
+    ordered = np.array([10.0, 20.0, 40.0, 80.0, 160.0, 320.0])
+
+    got = stats.compute_sorted_percentiles(ordered, (25, 50, 90))
+
+    assert got.tolist() == [25.0, 60.0, 240.0]
