@@ -43,6 +43,8 @@ UNKNOWN_CURRENCY = 2
 IMPLAUSIBLE = 3
 INCLUDED = 4
 
+CATEGORY_MARK = "~"
+
 
 class DatasetError(Exception):
     """The vacancies in the database cannot be turned into the in-memory columns."""
@@ -288,25 +290,31 @@ def read_table(session: Session, sql: str, names: list[str], dtypes: dict):
         rows = connection.execute(sql).fetchall()
         frame = pd.DataFrame(rows, columns=names)
         return frame.astype({n: t for n, t in dtypes.items() if t is not object})
-    fields = " || ',' || ".join(
-        _csv_field(name, dtypes[name] in (object, "category")) for name in names
-    )
+    fields = " || ',' || ".join(_csv_field(name, dtypes[name]) for name in names)
     folded = f"SELECT string_agg({fields}, E'\\n') FROM ({sql}) AS picked"
     text = connection.execute(folded).fetchone()[0]
     if not text:
         return pd.DataFrame({n: pd.Series([], dtype=dtypes[n]) for n in names})
-    return pd.read_csv(
+    frame = pd.read_csv(
         io.StringIO(text),
         names=names,
         dtype=dtypes,
         keep_default_na=False,
         na_values=[""],
     )
+    for name in names:
+        if dtypes[name] == "category":
+            frame[name] = frame[name].cat.rename_categories(lambda c: c[1:])
+    return frame
 
 
-def _csv_field(name: str, quoted: bool) -> str:
-    if quoted:
+def _csv_field(name: str, dtype) -> str:
+    if dtype is object:
         return f"""coalesce('"' || replace({name}::text, '"', '""') || '"', '')"""
+    if dtype == "category":
+        # The mark keeps pandas from reading ids of digits as numbers.
+        marked = f"""'"{CATEGORY_MARK}' || replace({name}::text, '"', '""') || '"'"""
+        return f"coalesce({marked}, '')"
     return f"coalesce({name}::text, '')"
 
 
