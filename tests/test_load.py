@@ -19,6 +19,8 @@ from etl.validate import check_item
 from etl.validate import format_db_time
 from services.schema import Salary
 from services.schema import Vacancy
+from services.schema import VacancyRole
+from services.schema import VacancyWorkFormat
 
 pytestmark = pytest.mark.db
 
@@ -154,3 +156,48 @@ def test_demo_rows_are_deleted_by_a_real_refresh(engine, tmp_path):
     with Session(engine) as session:
         assert session.scalars(select(Salary.vacancy_id)).all() == [1]
 
+
+def get_salaries_and_links(engine) -> tuple[dict, set, set]:
+    with Session(engine) as session:
+        salaries = {
+            row.vacancy_id: (row.salary_from, row.currency, row.excluded)
+            for row in session.execute(select(Salary)).scalars()
+        }
+        formats = set(
+            session.execute(
+                select(VacancyWorkFormat.vacancy_id, VacancyWorkFormat.work_format)
+            )
+        )
+        roles = set(session.execute(select(VacancyRole.vacancy_id,
+                                           VacancyRole.role_id)))  # fmt: skip
+    return salaries, {tuple(f) for f in formats}, {tuple(r) for r in roles}
+
+
+def test_second_refresh_rewrites_what_changed_and_keeps_the_rest(engine, tmp_path):
+    remote = [{"id": "REMOTE", "name": "Удалённо"}]
+    first = [
+        make_item(1, work_format=remote),
+        make_item(2),
+        make_item(3, professional_roles=[{"id": "10"}, {"id": "96"}]),
+    ]
+    run_load(engine, tmp_path, first, FIRST)
+    second = [
+        make_item(1),
+        make_item(2, salary={"from": 120_000, "currency": "USD"}),
+        make_item(3, professional_roles=[{"id": "10"}], salary=None),
+    ]
+
+    counts, _ = run_load(engine, tmp_path, second, SECOND)
+
+    assert counts.as_dict() == {
+        "written": 3, "new": 0, "reopened": 0, "closed": 0, "demo_deleted": 0
+    }  # fmt: skip
+    # Unchanged vacancies are seen again; changed content replaces the old.
+    assert {key: value[2] for key, value in get_vacancies(engine).items()} == {
+        1: SECOND, 2: SECOND, 3: SECOND
+    }  # fmt: skip
+    assert get_salaries_and_links(engine) == (
+        {1: (100_000.0, "RUR", None), 2: (120_000.0, "USD", "unknown_currency")},
+        set(),
+        {(1, 96), (2, 96), (3, 10)},
+    )
