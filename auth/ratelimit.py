@@ -27,6 +27,7 @@ WINDOW_SECONDS = 15 * 60
 MAX_FAILURES_PER_LOGIN = 10
 MAX_FAILURES_PER_IP = 50
 REDIS_PREFIX = "hh:login-failures:"
+REDIS_RETRY_SECONDS = 60.0
 
 
 class RateLimiterError(RuntimeError):
@@ -97,6 +98,60 @@ class RedisFailureCounter:
             raise RateLimiterError(f"Redis is unreachable: {error}") from error
 
 
+class FallbackFailureCounter:
+    """Redis counters that fall back to the database while Redis is down.
+
+    A login page must not answer 500 because the counter store is away: the
+    first failure logs one WARNING and switches to database rows; Redis is
+    tried again after `retry_seconds`, and its return is logged once.
+    """
+
+    def __init__(
+        self,
+        primary: RedisFailureCounter,
+        fallback: DatabaseFailureCounter,
+        retry_seconds: float = REDIS_RETRY_SECONDS,
+    ) -> None:
+        self.primary = primary
+        self.fallback = fallback
+        self.retry_seconds = retry_seconds
+        self._redis_down = False
+        self._retry_at = 0.0
+
+    def count(self, key: str) -> int:
+        return self._call("count", key)
+
+    def add(self, keys: list[str]) -> None:
+        self._call("add", keys)
+
+    def _call(self, name: str, argument):
+        if not self._redis_down or time.monotonic() >= self._retry_at:
+            try:
+                result = getattr(self.primary, name)(argument)
+            except RateLimiterError as error:
+                self._mark_redis_down(error)
+            else:
+                self._mark_redis_up()
+                return result
+        return getattr(self.fallback, name)(argument)
+
+    def _mark_redis_down(self, error: RateLimiterError) -> None:
+        self._retry_at = time.monotonic() + self.retry_seconds
+        if self._redis_down:
+            return
+        self._redis_down = True
+        logger.warning(
+            "login counters fall back to the database: %s; retrying in %.0f s",
+            error,
+            self.retry_seconds,
+        )
+
+    def _mark_redis_up(self) -> None:
+        if self._redis_down:
+            self._redis_down = False
+            logger.info("login counters are back on Redis")
+
+
 class LoginLimiter:
     """Decides whether a login attempt may be checked at all."""
 
@@ -113,7 +168,11 @@ class LoginLimiter:
 
 
 def make_login_limiter(redis_url: str, session_factory) -> LoginLimiter:
-    """Redis counters when `redis_url` is set, database rows otherwise."""
+    """Redis counters when `redis_url` is set (database rows while Redis is
+    down), database rows otherwise."""
+    database = DatabaseFailureCounter(session_factory)
     if redis_url:
-        return LoginLimiter(RedisFailureCounter(redis_url))
-    return LoginLimiter(DatabaseFailureCounter(session_factory))
+        return LoginLimiter(
+            FallbackFailureCounter(RedisFailureCounter(redis_url), database)
+        )
+    return LoginLimiter(database)

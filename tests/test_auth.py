@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import socket
 import uuid
 
 import pytest
 import redis
+from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,6 +17,7 @@ import auth.users
 from auth.clientip import get_client_ip
 from dashboard.account import is_local_path
 from services.schema import JournalEntry
+from services.schema import LoginFailure
 from tests.auth_support import CHEAP_HASH
 from tests.auth_support import PASSWORD
 from tests.auth_support import add_ban
@@ -392,6 +396,41 @@ def test_redis_counters_are_shared_by_two_app_instances(
     assert log_in(first.test_client(), "alice").status_code == 429
     counted = redis.Redis.from_url(REDIS_URL).zcard(redis_prefix + "login:alice")
     assert counted == 10
+
+
+def closed_local_port() -> int:
+    """A 127.0.0.1 port that nothing listens on: connections are refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.db
+def test_unreachable_redis_falls_back_to_database_counters_with_one_warning(
+    database_url, tmp_path, caplog
+):
+    app = make_app(
+        database_url, tmp_path, redis_url=f"redis://127.0.0.1:{closed_local_port()}/0"
+    )
+    add_user(app, "alice")
+    client = app.test_client()
+
+    with caplog.at_level(logging.WARNING, logger="auth.ratelimit"):
+        statuses = _fail_logins(client, "alice", 10)
+        locked = log_in(client, "alice")
+
+    assert statuses == [401] * 10
+    assert locked.status_code == 429
+    with Session(engine_of(app)) as session:
+        counted = session.execute(
+            select(func.count())
+            .select_from(LoginFailure)
+            .where(LoginFailure.key == "login:alice")
+        ).scalar_one()
+    assert counted == 10
+    warnings = [r for r in caplog.records if r.name == "auth.ratelimit"]
+    assert [r.levelname for r in warnings] == ["WARNING"]
+    assert "fall back to the database" in warnings[0].getMessage()
 
 
 @pytest.mark.db
