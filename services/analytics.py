@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from services import stats
 from services.dataset import IMPLAUSIBLE
+from services.dataset import INCLUDED
 from services.dataset import NOT_MONTHLY
 from services.dataset import UNKNOWN_CURRENCY
 from services.dataset import Categories
@@ -37,6 +38,7 @@ from services.timeutil import moscow_day_start_utc
 
 logger = logging.getLogger(__name__)
 
+SMALL_CODE_COUNT = 16
 DOWNLOAD_LIMIT = 100_000
 DOWNLOAD_CHUNK = 5_000
 VACANCY_URL = "https://hh.ru/vacancy/{id}"
@@ -165,11 +167,20 @@ def find_unknown_ids(dataset: Dataset, filters: Filters) -> dict:
 
 @dataclass
 class Selection:
-    """The selected vacancies' rows, and their included salaries in order."""
+    """The selected vacancies (a mask) and their included salaries, in order.
 
-    rows: np.ndarray
-    salary_rows: np.ndarray
+    `chosen` marks, in the salary index's order, the salaries of selected
+    vacancies; `values` are those salaries, ascending.
+    """
+
+    mask: np.ndarray
+    index: SalaryIndex
+    chosen: np.ndarray
     values: np.ndarray
+
+    def salary_keys(self, name: str) -> np.ndarray:
+        """Group codes of the selected salaries, in salary order."""
+        return self.index.keys[name][self.chosen]
 
 
 def compute_masked_stats(
@@ -182,21 +193,18 @@ def compute_masked_stats(
     percentile needs a sort of its own.
     """
     chosen = mask[index.rows]
-    selection = Selection(
-        rows=np.flatnonzero(mask),
-        salary_rows=index.rows[chosen],
-        values=index.values[chosen],
+    selection = Selection(mask, index, chosen, index.values[chosen])
+    vacancies = int(np.count_nonzero(mask))
+    with_salary = int(np.count_nonzero(dataset.discloses & mask))
+    employer_counts = _count_by_code(
+        dataset.employers.codes[mask], dataset.employers.labels.size
     )
-    vacancies = int(selection.rows.size)
-    with_salary = int(np.count_nonzero(dataset.discloses[selection.rows]))
-    employer_codes = dataset.employers.codes[selection.rows]
-    employer_counts = _count_by_code(employer_codes, dataset.employers.labels.size)
 
     values = selection.values
     salary = {"basis": filters.basis, "view": filters.view}
     salary.update(stats.compute_sorted_summary(values))
     salary["histogram"] = stats.compute_histogram(values, ordered=True)
-    salary["excluded"] = _compute_exclusions(index, selection.rows)
+    salary["excluded"] = _compute_exclusions(index, mask)
     salary["outside_russia"] = int(np.count_nonzero(index.outside[chosen]))
     return {
         "vacancies": vacancies,
@@ -205,25 +213,28 @@ def compute_masked_stats(
         "disclosure_rate": with_salary / vacancies if vacancies else None,
         "salary": salary,
         "experience": compute_category_rows(
-            dataset.experience, selection, stats.EXPERIENCE_ORDER
+            dataset.experience, selection, "experience", stats.EXPERIENCE_ORDER
         ),
         "employment_form": compute_category_rows(
-            dataset.employment_form, selection, stats.EMPLOYMENT_FORM_ORDER
+            dataset.employment_form,
+            selection,
+            "employment_form",
+            stats.EMPLOYMENT_FORM_ORDER,
         ),
         "work_format": compute_work_format_rows(dataset, selection),
         "top_areas": compute_top_rows(
             dataset.areas,
-            _count_by_code(
-                dataset.areas.codes[selection.rows], dataset.areas.labels.size
-            ),
+            _count_by_code(dataset.areas.codes[mask], dataset.areas.labels.size),
             lambda code: dataset.area_names.get(int(dataset.areas.labels[code])),
-            selection,
+            selection.salary_keys("area"),
+            values,
         ),
         "top_employers": compute_top_rows(
             dataset.employers,
             employer_counts,
             lambda code: dataset.employer_names[code],
-            selection,
+            selection.salary_keys("employer"),
+            values,
         ),
         "weekly": compute_weekly_rows(dataset, selection),
     }
@@ -235,8 +246,22 @@ def _count_by_code(codes: np.ndarray, size: int) -> np.ndarray:
     return counts[1:]
 
 
-def _compute_exclusions(index: SalaryIndex, rows: np.ndarray) -> dict:
-    counts = np.bincount(index.classes[rows], minlength=IMPLAUSIBLE + 2)
+def count_masked_codes(codes: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
+    """Selected vacancies per code (codes 0 .. size - 1).
+
+    A few codes are counted by comparison: much cheaper than compressing the
+    column and widening it for `np.bincount`.
+    """
+    if size <= SMALL_CODE_COUNT:
+        return np.array(
+            [np.count_nonzero((codes == code) & mask) for code in range(size)],
+            dtype=np.int64,
+        )
+    return np.bincount(codes[mask], minlength=size)
+
+
+def _compute_exclusions(index: SalaryIndex, mask: np.ndarray) -> dict:
+    counts = count_masked_codes(index.classes, mask, INCLUDED + 1)
     return {
         "not_monthly": int(counts[NOT_MONTHLY]),
         "unknown_currency": int(counts[UNKNOWN_CURRENCY]),
@@ -262,11 +287,11 @@ def _group_values(grouped: np.ndarray, bounds: np.ndarray, code: int | None):
 
 
 def compute_category_rows(
-    categories: Categories, selection: Selection, known: tuple[str, ...]
+    categories: Categories, selection: Selection, key: str, known: tuple[str, ...]
 ) -> list[dict]:
     """A distribution: known ids in order, other ids seen, then unknown."""
     size = categories.labels.size
-    counts = np.bincount(categories.codes[selection.rows], minlength=size)
+    counts = count_masked_codes(categories.codes, selection.mask, size)
     seen = {
         label: int(count)
         for label, count in zip(categories.labels, counts, strict=True)
@@ -277,7 +302,7 @@ def compute_category_rows(
         key=lambda label: (-seen[label], label),
     )
     grouped, bounds = split_sorted_groups(
-        categories.codes[selection.salary_rows], selection.values, size
+        selection.salary_keys(key), selection.values, size
     )
     answer = []
     for label in (*known, *others, stats.UNKNOWN):
@@ -297,7 +322,7 @@ def compute_work_format_rows(dataset: Dataset, selection: Selection) -> list[dic
     members = dict(dataset.work_format_members)
     members[stats.UNKNOWN] = dataset.work_formats.without_any
     counts = {
-        value: int(np.count_nonzero(member[selection.rows]))
+        value: int(np.count_nonzero(member & selection.mask))
         for value, member in members.items()
     }
     others = sorted(
@@ -310,11 +335,11 @@ def compute_work_format_rows(dataset: Dataset, selection: Selection) -> list[dic
     )
     answer = []
     for value in (*stats.WORK_FORMAT_ORDER, *others, stats.UNKNOWN):
-        member = members.get(value)
+        member = selection.index.formats.get(value)
         if member is None:
             group = selection.values[:0]
         else:
-            group = selection.values[member[selection.salary_rows]]
+            group = selection.values[member[selection.chosen]]
         answer.append(
             {
                 "id": value,
@@ -338,16 +363,21 @@ def find_top_codes(counts: np.ndarray, limit: int = stats.TOP_LIMIT) -> np.ndarr
 
 
 def compute_top_rows(
-    categories: Categories, counts: np.ndarray, name_of, selection: Selection
+    categories: Categories,
+    counts: np.ndarray,
+    name_of,
+    salary_codes: np.ndarray,
+    values: np.ndarray,
 ) -> list[dict]:
-    """The 20 areas or named employers with the most vacancies (ties by id)."""
+    """The 20 areas or named employers with the most vacancies (ties by id).
+
+    `salary_codes` are the codes of the selection's salaries, in salary order.
+    """
     top = find_top_codes(counts)
     # Each top code gets its rank as group key; every other code shares one.
     ranks = np.full(categories.labels.size + 1, top.size, dtype=np.int8)
     ranks[top] = np.arange(top.size, dtype=np.int8)
-    grouped, bounds = split_sorted_groups(
-        ranks[categories.codes[selection.salary_rows]], selection.values, top.size
-    )
+    grouped, bounds = split_sorted_groups(ranks[salary_codes], values, top.size)
     answer = []
     for rank, code in enumerate(top):
         label = categories.labels[code]
@@ -368,11 +398,11 @@ def compute_top_rows(
 def compute_weekly_rows(dataset: Dataset, selection: Selection) -> list[dict]:
     """Vacancies, n and median per Moscow Monday-start week, gaps filled."""
     week_count = dataset.week_labels.size
-    vacancies = np.bincount(dataset.week_codes[selection.rows], minlength=week_count)
+    vacancies = count_masked_codes(dataset.week_codes, selection.mask, week_count)
     if not vacancies.any():
         return []
     grouped, bounds = split_sorted_groups(
-        dataset.week_codes[selection.salary_rows], selection.values, week_count
+        selection.salary_keys("week"), selection.values, week_count
     )
 
     present = np.flatnonzero(vacancies)

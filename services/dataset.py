@@ -117,7 +117,10 @@ class SalaryIndex:
 
     `rows` are the included vacancies ordered by salary (stable, so equal
     salaries keep id order), `values` their salaries on the basis, `outside`
-    whether each lies outside Russia; `classes` holds every vacancy's class
+    whether each lies outside Russia; `keys` holds their group codes (area,
+    employer, experience, employment form, week) and `formats` their work
+    formats in the same order, so a request compresses them with one mask
+    instead of gathering; `classes` holds every vacancy's class
     (OUTSIDE_VIEW ... INCLUDED).
     """
 
@@ -125,6 +128,8 @@ class SalaryIndex:
     rows: np.ndarray
     values: np.ndarray
     outside: np.ndarray
+    keys: dict = field(default_factory=dict)
+    formats: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -205,11 +210,24 @@ class Dataset:
             basis,
         ).to_numpy()
         by_salary = np.argsort(values, kind="stable")
+        rows = rows[by_salary].astype(np.int32)
         return SalaryIndex(
             classes=classes,
-            rows=rows[by_salary].astype(np.int32),
+            rows=rows,
             values=values[by_salary],
             outside=~in_russia[by_salary],
+            keys={
+                "area": self.areas.codes[rows],
+                "employer": self.employers.codes[rows],
+                "experience": self.experience.codes[rows],
+                "employment_form": self.employment_form.codes[rows],
+                "week": self.week_codes[rows],
+            },
+            formats={
+                value: member[rows]
+                for value, member in self.work_format_members.items()
+            }
+            | {stats.UNKNOWN: self.work_formats.without_any[rows]},
         )
 
     def ensure_salary_indexes(self, salary_min: float, salary_max: float) -> None:
