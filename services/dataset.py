@@ -11,6 +11,8 @@ per-vacancy Python objects. Keyword search uses `services.keywords`.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import io
 import logging
 import threading
@@ -284,7 +286,21 @@ def get_dataset(session: Session, settings=None) -> Dataset:
                     settings.salary_min_rub, settings.salary_max_rub
                 )
             _cache[database] = dataset
+            release_free_memory()
     return dataset
+
+
+def release_free_memory() -> None:
+    """Hand memory freed after a load back to the system (glibc only).
+
+    The load's transient buffers are large; glibc keeps such freed blocks in
+    the heap, so without a trim a worker stays as large as its peak.
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        logger.debug("malloc_trim is not available; freed memory stays reserved")
 
 
 def clear_dataset_cache() -> None:

@@ -14,9 +14,13 @@ import time
 from collections import OrderedDict
 
 import numpy as np
+from sqlalchemy import Text
+from sqlalchemy import cast
+from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.db import is_sqlite
 from services.schema import Vacancy
 
 logger = logging.getLogger(__name__)
@@ -67,11 +71,22 @@ class KeywordIndex:
             return np.zeros(0, dtype=np.int64)
         found = np.sort(found)
         positions = np.minimum(np.searchsorted(self.ids, found), self.ids.size - 1)
-        return np.unique(positions[self.ids[positions] == found])
+        return np.unique(positions[self.ids[positions] == found]).astype(np.int32)
 
 
 def get_matching_vacancy_ids(session: Session, word: str) -> np.ndarray:
-    """Ids of vacancies whose search text contains `word`."""
+    """Ids of vacancies whose search text contains `word`.
+
+    On PostgreSQL the ids arrive folded into one text, not as a row each:
+    hundreds of thousands of row objects would outlive the query in the
+    worker's heap.
+    """
     condition = Vacancy.search_text.contains(word, autoescape=True)
-    ids = session.execute(select(Vacancy.id).where(condition)).scalars().all()
-    return np.array(ids, dtype=np.int64)
+    if is_sqlite(session.get_bind()):
+        ids = session.execute(select(Vacancy.id).where(condition)).scalars().all()
+        return np.array(ids, dtype=np.int64)
+    folded = select(func.string_agg(cast(Vacancy.id, Text), ",")).where(condition)
+    text = session.execute(folded).scalar()
+    if not text:
+        return np.zeros(0, dtype=np.int64)
+    return np.fromstring(text, dtype=np.int64, sep=",")
