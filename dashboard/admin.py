@@ -14,6 +14,7 @@ from flask_login import current_user
 from auth.journal import record_event
 from auth.refreshes import get_running_run
 from auth.refreshes import get_runs
+from auth.refreshes import is_refresh_process
 from auth.refreshes import parse_refresh_scope
 from auth.refreshes import save_cancel_request
 from auth.refreshes import save_stale_runs_failed
@@ -38,7 +39,9 @@ DONE_NOTICES = {
 }
 
 
-def _admin_page(status: int = 200, notices=()):
+def _admin_page(status: int = 200, notices=(), starting: bool = False):
+    # `starting`: a refresh this page started may not have its run row yet;
+    # the page keeps reloading until the row shows its progress.
     db = request_session()
     settings = current_settings()
     if save_stale_runs_failed(db, settings.maintenance_stale_seconds):
@@ -49,7 +52,7 @@ def _admin_page(status: int = 200, notices=()):
         users=get_users(db),
         roles=ROLES,
         runs=runs,
-        running=any(run.status == "running" for run in runs),
+        running=starting or any(run.status == "running" for run in runs),
         maintenance=get_maintenance(db, settings.maintenance_stale_seconds),
         notices=list(notices),
     )
@@ -73,11 +76,12 @@ def admin():
                 ),
             )
         )
+    starting = False
     if done == "start":
-        notices.append(
-            ("ok", translate("auth.admin.started", pid=request.args.get("pid", "")))
-        )
-    return _admin_page(notices=notices)
+        pid = request.args.get("pid", "")
+        notices.append(("ok", translate("auth.admin.started", pid=pid)))
+        starting = pid.isdigit() and is_refresh_process(int(pid))
+    return _admin_page(notices=notices, starting=starting)
 
 
 @admin_pages.post("/admin/users/<int:user_id>/role")

@@ -23,13 +23,8 @@ SYSTEM = AccountUser(id=0, login="system", role="admin")
 
 
 def make_app(database_url: str, tmp_path, **overrides) -> Flask:
-    settings = Settings(
-        database_url=database_url,
-        instance_dir=tmp_path,
-        secret_key="test",
-        hh_api_url="http://127.0.0.1:9",
-        **overrides,
-    )
+    values = {"secret_key": "test", "hh_api_url": "http://127.0.0.1:9", **overrides}
+    settings = Settings(database_url=database_url, instance_dir=tmp_path, **values)
     return create_app(settings)
 
 
