@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 
 import pytest
@@ -14,33 +12,11 @@ from tests.auth_support import CHEAP_HASH
 from tests.auth_support import PASSWORD
 from tests.auth_support import add_user
 from tests.auth_support import make_app
+from tests.browser.conftest import CHROMIUM
+from tests.browser.conftest import CHROMIUM_ARGS
+from tests.browser.conftest import require_playwright
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def _require_browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        reason = "playwright is not installed"
-    else:
-        if shutil.which(CHROMIUM) or os.path.exists(CHROMIUM):
-            return sync_playwright
-        reason = f"Chromium not found at {CHROMIUM}"
-    if IN_CI:
-        pytest.fail(f"browser tests must run in CI: {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture
@@ -59,7 +35,7 @@ def live_app(database_url, tmp_path, monkeypatch):
 
 @pytest.fixture
 def page(live_app):
-    sync_playwright = _require_browser()
+    sync_playwright = require_playwright()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS
