@@ -115,6 +115,9 @@ class EnumLabel(Base):
 
 class Vacancy(Base):
     __tablename__ = "vacancies"
+    # Room in each page lets a refresh mark unchanged vacancies as seen with
+    # heap-only updates, which write no index entries.
+    __table_args__ = {"postgresql_with": {"fillfactor": 85}}
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(Text)

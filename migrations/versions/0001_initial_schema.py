@@ -190,6 +190,7 @@ def upgrade() -> None:
         sa.Column("last_seen_at", sa.DateTime(), nullable=False),
         sa.Column("closed_at", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_vacancies")),
+        postgresql_with={"fillfactor": 85},
     )
     with op.batch_alter_table("vacancies", schema=None) as batch_op:
         batch_op.create_index(
