@@ -127,6 +127,16 @@ def _reap_children() -> None:
     _children[:] = [child for child in _children if child.poll() is None]
 
 
+def wait_for_started_refreshes(timeout: float) -> None:
+    """Wait until every refresh this process started has exited, and reap it.
+
+    Raises subprocess.TimeoutExpired when one is still running after `timeout`.
+    """
+    for child in _children:
+        child.wait(timeout=timeout)
+    _reap_children()
+
+
 def start_refresh_process(
     settings: Settings, scope: RefreshScope, started_by: str
 ) -> int:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 import auth.users
+from auth.refreshes import wait_for_started_refreshes
 from services.schema import JournalEntry
 from services.schema import RefreshRun
 from tests.auth_support import CHEAP_HASH
@@ -174,6 +175,7 @@ def test_admin_refresh_shows_progress_and_maintenance_until_it_completes(
     (tmp_path / "pause").touch()
 
     expect(run_row).to_have_attribute("data-status", "complete")
+    wait_for_started_refreshes(timeout=PAUSE_WAIT_SECONDS)
     expect(admin.locator("#admin-maintenance")).to_have_count(0)
     assert user.reload().status == 200
     assert get_run(app, 1).counts["vacancies"] == SAINT_PETERSBURG_VACANCIES
