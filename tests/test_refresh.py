@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.state import is_maintenance_active
 from etl.refresh import main
 from services.schema import AppState
 from services.schema import RefreshRun
 from services.schema import Vacancy
 from services.settings import PROJECT_ROOT
+from services.state import is_maintenance_active
 
 USER_AGENT = "HHAnalyticsTests/1.0 (tests@example.org)"
 
