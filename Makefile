@@ -24,12 +24,12 @@ migrate: install
 # Migrates, loads data into an empty database, then serves the app.
 run: install
 	$(PY) -m etl.bootstrap
-	$(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) \
-		--timeout 120 --access-logfile - app:server
+	$(VENV)/bin/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) \
+		--workers $(WORKERS) --timeout 120 --access-logfile - app:server
 
 serve: install
-	$(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) \
-		--timeout 120 --access-logfile - app:server
+	$(VENV)/bin/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) \
+		--workers $(WORKERS) --timeout 120 --access-logfile - app:server
 
 refresh: install
 	$(PY) -m etl.refresh

@@ -25,6 +25,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services import snapshot
 from services import stats
 from services.db import is_sqlite
 from services.keywords import KeywordIndex
@@ -46,6 +47,9 @@ IMPLAUSIBLE = 3
 INCLUDED = 4
 
 CATEGORY_MARK = "~"
+
+# Fields rebuilt by each process rather than kept in the saved snapshot.
+NOT_SAVED = {"snapshot": False}
 
 
 class DatasetError(Exception):
@@ -162,11 +166,11 @@ class Dataset:
     employer_accredited: np.ndarray
     employer_trusted: np.ndarray
     role_known: set
-    keywords: KeywordIndex
+    keywords: KeywordIndex = field(metadata=NOT_SAVED)
     salary_indexes: dict = field(default_factory=dict)
     salary_classes: dict = field(default_factory=dict)
-    name_indexes: dict = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    name_indexes: dict = field(default_factory=dict, metadata=NOT_SAVED)
+    lock: threading.Lock = field(default_factory=threading.Lock, metadata=NOT_SAVED)
 
     @property
     def size(self) -> int:
@@ -267,10 +271,12 @@ def get_dataset(session: Session, settings=None) -> Dataset:
 
     One cheap query reads the version per call; a new version is loaded while
     holding a lock, so concurrent requests of one process share the work.
-    With `settings`, a new load also sorts the salaries of every view and
-    basis for the settings' plausibility range.
+    With `settings`, the dataset comes from the version's snapshot in the
+    instance folder (built and saved by the first process that needs it),
+    with the salaries of every view and basis sorted for the settings'
+    plausibility range.
     """
-    database = session.get_bind().url.render_as_string(hide_password=True)
+    database = _database_name(session)
     version = get_data_info(session).version
     dataset = _cache.get(database)
     if dataset is not None and dataset.version == version:
@@ -280,14 +286,94 @@ def get_dataset(session: Session, settings=None) -> Dataset:
         if dataset is None or dataset.version != version:
             # Drop the old version first: two copies would not fit a worker.
             _cache.pop(database, None)
-            dataset = load_dataset(session, version)
-            if settings is not None:
-                dataset.ensure_salary_indexes(
-                    settings.salary_min_rub, settings.salary_max_rub
-                )
+            if settings is None:
+                dataset = load_dataset(session, version)
+            else:
+                dataset = ensure_dataset_snapshot(session, settings, version)
             _cache[database] = dataset
             release_free_memory()
     return dataset
+
+
+def warm_dataset(engine, settings) -> Dataset:
+    """Load the current data version before the first request needs it."""
+    started = time.perf_counter()
+    with Session(engine) as session:
+        dataset = get_dataset(session, settings)
+    logger.info(
+        "Dataset %s ready: %d vacancies in %.2f s",
+        dataset.version,
+        dataset.size,
+        time.perf_counter() - started,
+    )
+    return dataset
+
+
+def ensure_dataset_snapshot(session: Session, settings, version: str) -> Dataset:
+    """The version's dataset mapped from its snapshot, building it if absent.
+
+    Processes waiting on another's build load its result instead of
+    building again. When the snapshot cannot be written, the freshly built
+    dataset is served from memory.
+    """
+    salary_range = (settings.salary_min_rub, settings.salary_max_rub)
+    folder = snapshot.get_snapshot_dir(
+        settings.instance_dir, _database_name(session), (version, *salary_range)
+    )
+    dataset = load_dataset_snapshot(folder)
+    if dataset is not None:
+        return dataset
+    built = None
+    try:
+        with snapshot.building_lock(settings.instance_dir):
+            dataset = load_dataset_snapshot(folder)
+            if dataset is not None:
+                return dataset
+            built = _build_dataset(session, version, salary_range)
+            snapshot.save_snapshot(folder, built)
+    except snapshot.SnapshotError:
+        logger.exception("Serving data version %s from memory", version)
+        return built or _build_dataset(session, version, salary_range)
+    # Mapped pages are shared with the other workers; the built copy is not.
+    return load_dataset_snapshot(folder) or built
+
+
+def _build_dataset(session: Session, version: str, salary_range) -> Dataset:
+    built = load_dataset(session, version)
+    built.ensure_salary_indexes(*salary_range)
+    return built
+
+
+def load_dataset_snapshot(folder) -> Dataset | None:
+    """The dataset saved in `folder`, its arrays mapped read-only; None if absent."""
+    started = time.perf_counter()
+    dataset = snapshot.load_snapshot(folder, SNAPSHOT_CLASSES)
+    if dataset is None:
+        return None
+    logger.info(
+        "Mapped data version %s from %s: %d vacancies in %.3f s",
+        dataset.version,
+        folder.name,
+        dataset.size,
+        time.perf_counter() - started,
+    )
+    return dataset
+
+
+def _dataset_from_snapshot(**fields) -> Dataset:
+    return Dataset(**fields, keywords=KeywordIndex(fields["ids"]))
+
+
+SNAPSHOT_CLASSES = {
+    "Dataset": _dataset_from_snapshot,
+    "Categories": Categories,
+    "Links": Links,
+    "SalaryIndex": SalaryIndex,
+}
+
+
+def _database_name(session: Session) -> str:
+    return session.get_bind().url.render_as_string(hide_password=True)
 
 
 def release_free_memory() -> None:

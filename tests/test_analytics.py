@@ -7,8 +7,10 @@ the refresh does, so the in-memory dataset reloads.
 from __future__ import annotations
 
 import random
+import tempfile
 from datetime import date
 from datetime import datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -32,7 +34,11 @@ from services.state import ensure_app_state
 
 pytestmark = pytest.mark.db
 
-SETTINGS = Settings(database_url="sqlite://")
+# Dataset snapshots of these tests go to a scratch folder, not the project's.
+SETTINGS = Settings(
+    database_url="sqlite://",
+    instance_dir=Path(tempfile.gettempdir()) / "hh-test-analytics",
+)
 PUBLISHED = datetime(2025, 3, 12, 9, 0)
 RATES = {"RUR": 1.0, "USD": 0.01, "KZT": 5.0, "BYR": 0.04}
 AREAS = (
