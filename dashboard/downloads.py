@@ -21,6 +21,7 @@ from flask import request
 from flask import stream_with_context
 
 from auth.journal import record_event
+from services.analytics import DOWNLOAD_COLUMNS
 from services.analytics import get_filtered_vacancies
 from services.analytics import get_stats
 from services.filters import Filters
@@ -36,21 +37,8 @@ CSV_CHUNK_ROWS = 5_000
 BOM = "\ufeff"
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-VACANCY_COLUMNS = (
-    "id",
-    "name",
-    "employer",
-    "area",
-    "published_at",
-    "experience",
-    "salary_from",
-    "salary_to",
-    "currency",
-    "gross",
-    "mode",
-    "monthly_rub",
-    "url",
-)
+# The columns of design §7, in the order the model returns them.
+VACANCY_COLUMNS = DOWNLOAD_COLUMNS
 STAT_COLUMNS = ("section", "id", "name", "vacancies", "n", "p25", "p50", "p75")
 
 downloads = Blueprint("downloads", __name__, url_prefix="/download")
