@@ -48,6 +48,8 @@ INCLUDED = 4
 
 CATEGORY_MARK = "~"
 
+KEYWORDS_SUFFIX = "-keywords"
+
 # Fields rebuilt by each process rather than kept in the saved snapshot.
 NOT_SAVED = {"snapshot": False}
 
@@ -320,13 +322,13 @@ def ensure_dataset_snapshot(session: Session, settings, version: str) -> Dataset
     folder = snapshot.get_snapshot_dir(
         settings.instance_dir, _database_name(session), (version, *salary_range)
     )
-    dataset = load_dataset_snapshot(folder)
+    dataset = load_dataset_snapshot(folder, settings.instance_dir)
     if dataset is not None:
         return dataset
     built = None
     try:
         with snapshot.building_lock(settings.instance_dir):
-            dataset = load_dataset_snapshot(folder)
+            dataset = load_dataset_snapshot(folder, settings.instance_dir)
             if dataset is not None:
                 return dataset
             built = _build_dataset(session, version, salary_range)
@@ -335,7 +337,7 @@ def ensure_dataset_snapshot(session: Session, settings, version: str) -> Dataset
         logger.exception("Serving data version %s from memory", version)
         return built or _build_dataset(session, version, salary_range)
     # Mapped pages are shared with the other workers; the built copy is not.
-    return load_dataset_snapshot(folder) or built
+    return load_dataset_snapshot(folder, settings.instance_dir) or built
 
 
 def _build_dataset(session: Session, version: str, salary_range) -> Dataset:
@@ -344,12 +346,18 @@ def _build_dataset(session: Session, version: str, salary_range) -> Dataset:
     return built
 
 
-def load_dataset_snapshot(folder) -> Dataset | None:
+def load_dataset_snapshot(folder, instance_dir) -> Dataset | None:
     """The dataset saved in `folder`, its arrays mapped read-only; None if absent."""
     started = time.perf_counter()
     dataset = snapshot.load_snapshot(folder, SNAPSHOT_CLASSES)
     if dataset is None:
         return None
+    dataset.keywords = KeywordIndex(
+        dataset.ids,
+        version=dataset.version,
+        store=folder.with_name(folder.name + KEYWORDS_SUFFIX),
+        instance_dir=instance_dir,
+    )
     logger.info(
         "Mapped data version %s from %s: %d vacancies in %.3f s",
         dataset.version,
@@ -361,6 +369,7 @@ def load_dataset_snapshot(folder) -> Dataset | None:
 
 
 def _dataset_from_snapshot(**fields) -> Dataset:
+    # The keyword index learns where its postings live once the folder is known.
     return Dataset(**fields, keywords=KeywordIndex(fields["ids"]))
 
 

@@ -80,11 +80,12 @@ def building_lock(instance_dir: Path):
 # --- writing -----------------------------------------------------------------
 
 
-def save_snapshot(folder: Path, value) -> None:
+def save_snapshot(folder: Path, value, replace: bool = True) -> None:
     """Write `value` (a dataclass tree of arrays) atomically into `folder`.
 
-    Older sibling folders are deleted afterwards; a process that still maps
-    their files keeps reading them until it lets go.
+    With `replace`, sibling folders of older versions are deleted afterwards
+    (those whose name extends this one's, its companions, stay); a process
+    that still maps their files keeps reading them until it lets go.
     """
     started = time.perf_counter()
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -102,7 +103,8 @@ def save_snapshot(folder: Path, value) -> None:
             f"cannot write the dataset snapshot {folder}: {error}; "
             "check that the instance folder is writable and has free space"
         ) from error
-    _delete_other_snapshots(folder)
+    if replace:
+        _delete_other_snapshots(folder)
     logger.info(
         "Saved dataset snapshot %s: %d arrays, %.0f MB in %.2f s",
         folder.name,
@@ -114,7 +116,7 @@ def save_snapshot(folder: Path, value) -> None:
 
 def _delete_other_snapshots(keep: Path) -> None:
     for folder in keep.parent.iterdir():
-        if folder == keep or not folder.is_dir():
+        if folder.name.startswith(keep.name) or not folder.is_dir():
             continue
         if folder.name.startswith(TEMPORARY_PREFIX):
             continue
