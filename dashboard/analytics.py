@@ -5,9 +5,13 @@ comparison selection), so a link reproduces the view and the back button
 steps through changes. Two callbacks run it:
 
 - `sync_filters` keeps the controls and the URL in step: a control change
-  rewrites only its own parameters (values the controls cannot show, such as
-  an unknown enum value from a link, survive), a URL change (a link, the back
-  button) sets the controls.
+  writes the URL from every control at once, so a request sent before the
+  previous answer arrived still carries every change (Dash drops the answer
+  of a request that a newer one of the same callback replaced); values the
+  controls cannot show, such as an unknown enum value from a link, survive.
+  A URL change (a link, the back button) sets the controls. The quick picks
+  and the comparison buttons set controls in the browser, without a round
+  trip, for the same reason.
 - `render_statistics` reads the URL, calls `get_stats` once per selection and
   fills every card, chart, table and download link from that one answer.
 """
@@ -403,6 +407,45 @@ def controls_from_filters(filters: Filters) -> dict:
     }
 
 
+CONTROL_KEYS = (
+    "analytics-area",
+    "analytics-exclude-area",
+    "analytics-employer",
+    "analytics-experience",
+    "analytics-role",
+    "analytics-employment-form",
+    "analytics-work-format",
+    "analytics-q",
+    "analytics-published-start",
+    "analytics-published-end",
+    "analytics-flags",
+    "analytics-status",
+    "analytics-basis",
+    "analytics-view",
+)
+
+
+def controls_showing(filters: Filters) -> Controls:
+    """The values the main selection's controls take to show `filters`."""
+    values = controls_from_filters(filters)
+    return Controls(*(values[key] for key in CONTROL_KEYS))
+
+
+def merge_controls(from_url: Filters, controls: Controls, fields: dict) -> Filters:
+    """`from_url` with every field whose control shows something else taken from it.
+
+    A control that still shows the URL's value keeps that value, which may say
+    more than the control can (experience levels the slider cannot show).
+    """
+    display = controls_showing(from_url)
+    merged = from_url
+    for names in fields.values():
+        chosen = apply_controls(from_url, controls, names)
+        if chosen != apply_controls(from_url, display, names):
+            merged = apply_controls(merged, controls, names)
+    return merged
+
+
 def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
@@ -424,10 +467,25 @@ def layout(lang: str, search: str = "") -> html.Div:
             # The page's own location: its callbacks never mix with the shell's
             # components, which Dash refuses while the page is not rendered.
             dcc.Location(id="analytics-url", refresh=False),
+            dcc.Store(id="analytics-picks", data=make_quick_pick_data(lang)),
             _make_sidebar(lang, values, vs_values, options, is_comparing(params)),
             _make_content(lang),
         ],
     )
+
+
+def make_quick_pick_data(lang: str) -> dict:
+    """Each quick pick's areas and their named options, for the browser."""
+    picked = sorted({i for f in QUICK_PICKS.values() for i in f.area + f.exclude_area})
+    names = get_area_names(request_session(), picked)
+    return {
+        name: {
+            "area": list(pick.area),
+            "exclude_area": list(pick.exclude_area),
+            "options": _named_options((*pick.area, *pick.exclude_area), names, lang),
+        }
+        for name, pick in QUICK_PICKS.items()
+    }
 
 
 def _selected_options(main: Filters, comparison: Filters, lang: str) -> dict:
@@ -1244,41 +1302,72 @@ OPTION_OUTPUTS = (
     "analytics-vs-area",
     "analytics-vs-employer",
 )
+SYNC_OUTPUTS = (
+    ("analytics-url", "search"),
+    *MAIN_INPUTS,
+    *VS_INPUTS,
+    *[(component_id, "options") for component_id in OPTION_OUTPUTS],
+    ("analytics-compare-panel", "hidden"),
+)
+
+# The quick picks and the comparison buttons write controls in the browser:
+# a change that lived only in a request would be lost with that request's
+# answer when a newer sync request replaces it.
+APPLY_QUICK_PICK = """
+function(clicks, picks, areaOptions, excludeOptions) {
+    const pick = picks[dash_clientside.callback_context.triggered_id.name];
+    const withPicked = (options) => pick.options.concat(
+        (options || []).filter(
+            (option) => !pick.options.some((p) => p.value === option.value)
+        )
+    );
+    return [
+        pick.area, pick.exclude_area, withPicked(areaOptions),
+        withPicked(excludeOptions),
+    ];
+}
+"""
+TOGGLE_COMPARISON = """
+function(on, off, area, employer, experience, areaOptions, employerOptions,
+         hidden) {
+    const keep = dash_clientside.no_update;
+    const clicked = dash_clientside.callback_context.triggered_id;
+    if (clicked === "analytics-compare-off") {
+        return [true, keep, keep, keep, keep, keep];
+    }
+    if (!hidden) {
+        return [keep, keep, keep, keep, keep, keep];
+    }
+    return [false, area, employer, experience, areaOptions, employerOptions];
+}
+"""
 
 
 def next_selection(
-    triggered, search: str | None, controls: Controls, vs_controls: Controls
-) -> tuple[Filters, Filters | None, bool]:
-    """The selection after a change, and whether the controls must be reset.
+    search: str | None, controls: Controls, vs_controls: Controls, comparing: bool
+) -> tuple[Filters, Filters | None]:
+    """The selection the controls show, on top of the URL they were sent with.
 
-    A control changes only its own parameters; a quick pick sets the areas;
-    the comparison buttons copy the main selection to `vs_` or drop it.
+    Every control that shows something other than the URL wins, so the answer
+    holds each change made so far even when `search` lags behind. A new
+    comparison starts as a copy of the main selection.
     """
     params = parse_search(search)
-    main = parse_filters(params)[0]
+    main = merge_controls(parse_filters(params)[0], controls, CONTROL_FIELDS)
+    if not comparing:
+        return main, None
+
+    base = parse_filters(params, COMPARE_PREFIX)[0] if is_comparing(params) else main
+    return main, merge_controls(base, vs_controls, VS_CONTROL_FIELDS)
+
+
+def url_selection(search: str | None) -> tuple[Filters, Filters | None]:
+    """The main selection and the comparison (None when off) of a URL."""
+    params = parse_search(search)
     comparison = (
         parse_filters(params, COMPARE_PREFIX)[0] if is_comparing(params) else None
     )
-
-    if isinstance(triggered, dict) and triggered.get("type") == "analytics-pick":
-        pick = QUICK_PICKS.get(triggered.get("name"), Filters())
-        return (
-            replace(main, area=pick.area, exclude_area=pick.exclude_area),
-            comparison,
-            True,
-        )
-    if triggered == "analytics-compare-on":
-        return main, comparison or main, True
-    if triggered == "analytics-compare-off":
-        return main, None, True
-    if triggered in CONTROL_FIELDS:
-        main = apply_controls(main, controls, CONTROL_FIELDS[triggered])
-        return main, comparison, False
-    if triggered in VS_CONTROL_FIELDS:
-        base = comparison or main
-        comparison = apply_controls(base, vs_controls, VS_CONTROL_FIELDS[triggered])
-        return main, comparison, False
-    return main, comparison, True
+    return parse_filters(params)[0], comparison
 
 
 def control_outputs(main: Filters, comparison: Filters | None) -> list:
@@ -1286,57 +1375,39 @@ def control_outputs(main: Filters, comparison: Filters | None) -> list:
     values = controls_from_filters(main)
     vs_values = controls_from_filters(comparison or Filters())
     return [
-        values["analytics-area"],
-        values["analytics-exclude-area"],
-        values["analytics-employer"],
-        values["analytics-experience"],
-        values["analytics-role"],
-        values["analytics-employment-form"],
-        values["analytics-work-format"],
-        values["analytics-q"],
-        values["analytics-published-start"],
-        values["analytics-published-end"],
-        values["analytics-flags"],
-        values["analytics-status"],
-        values["analytics-basis"],
-        values["analytics-view"],
+        *(values[key] for key in CONTROL_KEYS),
         vs_values["analytics-area"],
         vs_values["analytics-employer"],
         vs_values["analytics-experience"],
     ]
 
 
-def sync_filters(search, _picks, _on, _off, *values):
+def sync_filters(search, hidden, *values):
     """Keep the URL and the controls in step (see the module docstring)."""
+    if set(ctx.triggered_prop_ids) <= {"analytics-url.search"}:
+        return show_url_in_controls(search)
+
     controls = Controls(*values[: len(MAIN_INPUTS)])
     vs_controls = Controls(
         area=values[len(MAIN_INPUTS)],
         employer=values[len(MAIN_INPUTS) + 1],
         experience=values[len(MAIN_INPUTS) + 2],
     )
-    triggered = ctx.triggered_id
-    if triggered == "analytics-url":
-        triggered = None
-    main, comparison, reset = next_selection(triggered, search, controls, vs_controls)
-
-    params = parse_search(search)
-    before = (
-        parse_filters(params)[0],
-        parse_filters(params, COMPARE_PREFIX)[0] if is_comparing(params) else None,
-    )
+    selection = next_selection(search, controls, vs_controls, comparing=not hidden)
     search_output = (
         dash.no_update
-        if (main, comparison) == before
-        else make_search(main, comparison)
+        if selection == url_selection(search)
+        else make_search(*selection)
     )
-    if not reset:
-        skip = [dash.no_update] * (len(MAIN_INPUTS) + len(VS_INPUTS) + 6)
-        return [search_output, *skip]
+    return [search_output, *[dash.no_update] * (len(SYNC_OUTPUTS) - 1)]
 
-    lang = request_language()
-    options = _selected_options(main, comparison or Filters(), lang)
+
+def show_url_in_controls(search: str | None) -> list:
+    """Every sync output for a URL that changed (a link, the back button)."""
+    main, comparison = url_selection(search)
+    options = _selected_options(main, comparison or Filters(), request_language())
     return [
-        search_output,
+        dash.no_update,
         *control_outputs(main, comparison),
         options["area"],
         options["exclude_area"],
@@ -1408,20 +1479,48 @@ def retheme_figures(theme):
     return [make_theme_patch(theme) for _figure in FIGURE_IDS]
 
 
-def register_callbacks(app: dash.Dash) -> None:
-    """Attach the analytics page's callbacks to the Dash app."""
-    control_ids = MAIN_INPUTS + VS_INPUTS
-    app.callback(
-        Output("analytics-url", "search"),
-        *[Output(cid, prop) for cid, prop in control_ids],
-        *[Output(cid, "options") for cid in OPTION_OUTPUTS],
-        Output("analytics-compare-panel", "hidden"),
-        Input("analytics-url", "search"),
+def _register_browser_controls(app: dash.Dash) -> None:
+    app.clientside_callback(
+        APPLY_QUICK_PICK,
+        Output("analytics-area", "value", allow_duplicate=True),
+        Output("analytics-exclude-area", "value", allow_duplicate=True),
+        Output("analytics-area", "options", allow_duplicate=True),
+        Output("analytics-exclude-area", "options", allow_duplicate=True),
         Input({"type": "analytics-pick", "name": ALL}, "n_clicks"),
+        State("analytics-picks", "data"),
+        State("analytics-area", "options"),
+        State("analytics-exclude-area", "options"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        TOGGLE_COMPARISON,
+        Output("analytics-compare-panel", "hidden", allow_duplicate=True),
+        Output("analytics-vs-area", "value", allow_duplicate=True),
+        Output("analytics-vs-employer", "value", allow_duplicate=True),
+        Output("analytics-vs-experience", "value", allow_duplicate=True),
+        Output("analytics-vs-area", "options", allow_duplicate=True),
+        Output("analytics-vs-employer", "options", allow_duplicate=True),
         Input("analytics-compare-on", "n_clicks"),
         Input("analytics-compare-off", "n_clicks"),
-        *[Input(cid, prop) for cid, prop in control_ids],
+        State("analytics-area", "value"),
+        State("analytics-employer", "value"),
+        State("analytics-experience", "value"),
+        State("analytics-area", "options"),
+        State("analytics-employer", "options"),
+        State("analytics-compare-panel", "hidden"),
+        prevent_initial_call=True,
+    )
+
+
+def register_callbacks(app: dash.Dash) -> None:
+    """Attach the analytics page's callbacks to the Dash app."""
+    app.callback(
+        *[Output(cid, prop) for cid, prop in SYNC_OUTPUTS],
+        Input("analytics-url", "search"),
+        Input("analytics-compare-panel", "hidden"),
+        *[Input(cid, prop) for cid, prop in MAIN_INPUTS + VS_INPUTS],
     )(sync_filters)
+    _register_browser_controls(app)
 
     app.callback(
         Output("analytics-notices", "children"),

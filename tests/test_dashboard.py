@@ -8,6 +8,7 @@ own HTTP endpoint to check the wiring.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from urllib.parse import urlencode
 
 import pytest
@@ -18,11 +19,14 @@ from dashboard import methodology
 from dashboard.analytics import CONTROL_FIELDS
 from dashboard.analytics import FIGURE_IDS
 from dashboard.analytics import Controls
+from dashboard.analytics import controls_showing
 from dashboard.analytics import experience_from_range
+from dashboard.analytics import make_quick_pick_data
 from dashboard.analytics import make_search
 from dashboard.analytics import next_selection
 from dashboard.analytics import range_from_experience
 from dashboard.analytics import render_statistics
+from dashboard.analytics import url_selection
 from dashboard.app import make_shell_layout
 from dashboard.format import format_count
 from dashboard.format import format_roubles
@@ -289,71 +293,112 @@ ODD_VALUES = [None, [], "bare", ["999999"], [None], {"a": 1}]
 def test_any_control_value_gives_a_valid_selection(control_id, value):
     controls = Controls(**{name: value for name in Controls.__dataclass_fields__})
 
-    main, comparison, reset = next_selection(control_id, "?area=1", controls, controls)
+    main, comparison = next_selection("?area=1", controls, controls, comparing=False)
 
-    assert reset is False
     assert comparison is None
-    search = make_search(main, comparison)
     # A selection written to the URL reads back as itself.
-    assert next_selection(None, search, Controls(), Controls())[0] == main
+    assert url_selection(make_search(main, comparison)) == (main, None)
+
+
+def showing(search: str, **changes) -> Controls:
+    """The controls as the URL `search` sets them, with the user's `changes`."""
+    return replace(controls_showing(url_selection(search)[0]), **changes)
 
 
 @pytest.mark.parametrize(
-    ("control_id", "field", "value", "expected"),
+    ("field", "value", "expected"),
     [
-        ("analytics-area", "area", [1, "2", "bare", None], Filters(area=(1, 2))),
-        ("analytics-area", "area", "bare", Filters()),
-        (
-            "analytics-employer",
-            "employer",
-            ["999999"],
-            Filters(area=(1,), employer=("999999",)),
-        ),
-        (
-            "analytics-q",
-            "q",
-            "  python   django ",
-            Filters(area=(1,), q="python django"),
-        ),
-        ("analytics-status", "status", "bogus", Filters(area=(1,))),
-        (
-            "analytics-flags",
-            "flags",
-            ["trusted", "x"],
-            Filters(area=(1,), trusted=True),
-        ),
+        ("area", [1, "2", "bare", None], Filters(area=(1, 2))),
+        ("area", "bare", Filters()),
+        ("employer", ["999999"], Filters(area=(1,), employer=("999999",))),
+        ("q", "  python   django ", Filters(area=(1,), q="python django")),
+        ("status", "bogus", Filters(area=(1,))),
+        ("flags", ["trusted", "x"], Filters(area=(1,), trusted=True)),
     ],
     ids=["ids", "bare-area", "unknown-employer", "keywords", "bad-status", "flags"],
 )
-def test_a_control_changes_only_its_parameters(control_id, field, value, expected):
-    controls = Controls(**{field: value})
+def test_a_control_changes_only_its_parameters(field, value, expected):
+    controls = showing("?area=1", **{field: value})
 
-    main, _comparison, _reset = next_selection(control_id, "?area=1", controls, None)
+    main, _comparison = next_selection("?area=1", controls, Controls(), False)
 
     assert main == expected
 
 
-def test_quick_pick_russia_without_the_capitals():
-    pick = {"type": "analytics-pick", "name": "russia_rest"}
+def test_a_url_behind_the_controls_loses_no_change():
+    # Regression: a quick pick, a flag and keywords sent before the first
+    # answer came back; each request still carried the empty URL.
+    controls = showing("", area=[1], flags=["only_with_salary"], q="Python")
 
-    main, comparison, reset = next_selection(pick, "?q=python", Controls(), Controls())
+    main, comparison = next_selection("", controls, Controls(), comparing=False)
 
-    assert (main.area, main.exclude_area, main.q) == ((113,), (1, 2), "python")
+    assert make_search(main, comparison) == "?area=1&q=Python&only_with_salary=true"
+
+
+def test_values_the_controls_cannot_show_survive_a_change():
+    search = "?experience=noExperience&experience=moreThan6&work_format=SPACE"
+
+    main, _comparison = next_selection(search, showing(search, q="go"), None, False)
+
+    assert main == Filters(
+        experience=("noExperience", "moreThan6"), work_format=("SPACE",), q="go"
+    )
+
+
+def test_moving_the_slider_replaces_levels_it_could_not_show():
+    search = "?experience=noExperience&experience=moreThan6"
+
+    main, _comparison = next_selection(
+        search, showing(search, experience=[1, 2]), None, False
+    )
+
+    assert main.experience == ("between1And3", "between3And6")
+
+
+def test_a_new_comparison_copies_the_selection_and_keeps_a_marker():
+    controls = showing("?area=1&q=java")
+    vs_controls = Controls(area=[1])
+
+    main, comparison = next_selection("?area=1&q=java", controls, vs_controls, True)
+
+    assert comparison == main == Filters(area=(1,), q="java")
     assert make_search(main, comparison) == (
-        "?area=113&exclude_area=1&exclude_area=2&q=python"
-    )
-    assert reset is True
-
-
-def test_comparison_copies_the_selection_and_keeps_a_marker():
-    main, comparison, _reset = next_selection(
-        "analytics-compare-on", "?area=1", Controls(), Controls()
+        "?area=1&q=java&vs_area=1&vs_q=java&vs_status=open"
     )
 
-    assert comparison == main == Filters(area=(1,))
-    assert make_search(main, comparison) == "?area=1&vs_area=1&vs_status=open"
-    off = next_selection("analytics-compare-off", "?area=1&vs_area=1", None, None)
-    assert off[1] is None
+
+def test_a_comparison_keeps_what_its_controls_cannot_show():
+    search = "?area=1&vs_area=1&vs_q=java"
+    vs_controls = Controls(area=[2])
+
+    main, comparison = next_selection(search, showing(search), vs_controls, True)
+
+    assert (main, comparison) == (Filters(area=(1,)), Filters(area=(2,), q="java"))
+
+
+def test_hiding_the_comparison_drops_it():
+    search = "?area=1&vs_area=2"
+
+    selection = next_selection(search, showing(search), Controls(area=[2]), False)
+
+    assert make_search(*selection) == "?area=1"
+
+
+@pytest.mark.db
+def test_quick_picks_carry_their_areas_and_names(server):
+    with server.test_request_context("/"):
+        picks = make_quick_pick_data("ru")
+
+    assert picks["russia_rest"] == {
+        "area": [113],
+        "exclude_area": [1, 2],
+        "options": [
+            {"label": "Россия", "value": 113},
+            {"label": "Москва", "value": 1},
+            {"label": "Санкт-Петербург", "value": 2},
+        ],
+    }
+    assert picks["moscow"]["options"] == [{"label": "Москва", "value": 1}]
 
 
 @pytest.mark.parametrize(
@@ -396,19 +441,15 @@ def test_sync_callback_through_dash_writes_the_url(server):
 
 def _sync_payload(changed: str, area) -> dict:
     from dashboard.analytics import MAIN_INPUTS
-    from dashboard.analytics import OPTION_OUTPUTS
+    from dashboard.analytics import SYNC_OUTPUTS
     from dashboard.analytics import VS_INPUTS
 
     controls = MAIN_INPUTS + VS_INPUTS
-    outputs = [("analytics-url", "search"), *controls]
-    outputs += [(cid, "options") for cid in OPTION_OUTPUTS]
-    outputs.append(("analytics-compare-panel", "hidden"))
+    outputs = SYNC_OUTPUTS
     values = {("analytics-area", "value"): area, ("analytics-q", "value"): "python"}
     inputs = [
         {"id": "analytics-url", "property": "search", "value": "?q=python"},
-        [],
-        {"id": "analytics-compare-on", "property": "n_clicks", "value": 0},
-        {"id": "analytics-compare-off", "property": "n_clicks", "value": 0},
+        {"id": "analytics-compare-panel", "property": "hidden", "value": True},
         *[
             {"id": cid, "property": prop, "value": values.get((cid, prop))}
             for cid, prop in controls

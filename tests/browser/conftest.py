@@ -48,21 +48,27 @@ def require_playwright():
 
 
 @pytest.fixture
-def dashboard_url(database_url, engine, tmp_path):
-    """The base URL of a live app serving the sample, on a free local port."""
+def dashboard_app(database_url, engine, tmp_path):
+    """The app on the sample vacancies, not yet serving: tests may add hooks."""
     clear_dataset_cache()
     with session_scope(engine) as session:
         add_sample_vacancies(session)
     settings = Settings(
         database_url=database_url, public_dashboard=True, instance_dir=tmp_path
     )
-    server = make_server("127.0.0.1", 0, create_app(settings), threaded=True)
+    yield create_app(settings)
+    clear_dataset_cache()
+
+
+@pytest.fixture
+def dashboard_url(dashboard_app):
+    """The base URL of the live app serving the sample, on a free local port."""
+    server = make_server("127.0.0.1", 0, dashboard_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join()
-    clear_dataset_cache()
 
 
 @pytest.fixture

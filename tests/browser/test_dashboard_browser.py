@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 
 import pytest
+from flask import request
 from playwright.sync_api import expect
 
 from dashboard.downloads import VACANCY_COLUMNS
+from tests.browser.conftest import WAIT_MS
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 
@@ -57,6 +60,78 @@ def test_a_reloaded_url_gives_the_same_view(dashboard_page):
         page.locator("#analytics-flags input[value=only_with_salary]")
     ).to_be_checked()
     expect(page.locator("#analytics-area")).to_contain_text("Москва")
+
+
+class HeldSync:
+    """Holds the filter sync callback's answers to control changes until released.
+
+    Installed as a before_request hook of the test's own app, so the browser
+    sends every change before the server has answered any of them.
+    """
+
+    def __init__(self):
+        self.held = 0
+        self._arrived = threading.Condition()
+        self._released = threading.Event()
+
+    def hold_sync_request(self) -> None:
+        if not self._is_control_change():
+            return
+        with self._arrived:
+            self.held += 1
+            self._arrived.notify_all()
+        self._released.wait(timeout=WAIT_MS / 1000)
+
+    def wait_for_held(self, count: int) -> None:
+        with self._arrived:
+            arrived = self._arrived.wait_for(
+                lambda: self.held >= count, timeout=WAIT_MS / 1000
+            )
+        assert arrived, f"{self.held} of {count} sync requests reached the server"
+
+    def release(self) -> None:
+        self._released.set()
+
+    @staticmethod
+    def _is_control_change() -> bool:
+        if request.path != "/_dash-update-component":
+            return False
+        payload = request.get_json(silent=True) or {}
+        changed = set(payload.get("changedPropIds") or [])
+        is_sync = str(payload.get("output", "")).startswith("..analytics-url.search.")
+        return is_sync and bool(changed - {"analytics-url.search"})
+
+
+@pytest.fixture
+def held_sync(dashboard_app):
+    """Answers of the filter sync wait until the test releases them."""
+    gate = HeldSync()
+    dashboard_app.before_request(gate.hold_sync_request)
+    yield gate
+    gate.release()
+
+
+def test_changes_made_before_the_server_answers_all_reach_the_url(
+    held_sync, dashboard_page
+):
+    page = dashboard_page
+    page.click("text=Москва")
+    page.check("#analytics-flags input[value=only_with_salary]")
+    page.fill("#analytics-q", "Python")
+    page.press("#analytics-q", "Enter")
+    page.check("#analytics-status input[value=all]")
+    held_sync.wait_for_held(4)
+
+    held_sync.release()
+
+    expect(page).to_have_url("/?area=1&q=Python&only_with_salary=true&status=all")
+    expect(median(page)).to_have_text(MOSCOW_MEDIAN)
+    expect(page.locator("#analytics-area")).to_contain_text("Москва")
+    expect(
+        page.locator("#analytics-flags input[value=only_with_salary]")
+    ).to_be_checked()
+    expect(page.locator("#analytics-q")).to_have_value("Python")
+    expect(page.locator("#analytics-status input[value=all]")).to_be_checked()
 
 
 def test_the_back_button_steps_through_changes(dashboard_page):
