@@ -114,9 +114,7 @@ def select_vacancies(session: Session, dataset: Dataset, filters: Filters):
         mask &= dataset.discloses
     words = split_query_words(filters.q)
     if words and mask.any():
-        keyword_mask = np.zeros(dataset.size, dtype=bool)
-        keyword_mask[dataset.keyword_rows(session, words)] = True
-        mask &= keyword_mask
+        mask &= dataset.keyword_mask(session, words)
     return mask
 
 

@@ -248,6 +248,10 @@ class Dataset:
         """Row positions of vacancies whose search text holds every word."""
         return self.keywords.find_rows(session, words)
 
+    def keyword_mask(self, session: Session, words: tuple[str, ...]) -> np.ndarray:
+        """Per vacancy: does its search text hold every word?"""
+        return self.keywords.find_mask(session, words)
+
 
 def spread_down_tree(inside: np.ndarray, parents: np.ndarray) -> np.ndarray:
     """Mark every area below a marked one; `parents` holds parent codes (-1 none)."""
@@ -298,10 +302,12 @@ def get_dataset(session: Session, settings=None) -> Dataset:
 
 
 def warm_dataset(engine, settings) -> Dataset:
-    """Load the current data version before the first request needs it."""
+    """Load the current data version and its keyword postings before the
+    first request needs them."""
     started = time.perf_counter()
     with Session(engine) as session:
         dataset = get_dataset(session, settings)
+        dataset.keywords.ensure_postings(session)
     logger.info(
         "Dataset %s ready: %d vacancies in %.2f s",
         dataset.version,

@@ -13,16 +13,17 @@ snapshot, so other workers map it instead of building it again.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import threading
 import time
 from collections import OrderedDict
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from sqlalchemy.orm import Session
 
 from services import snapshot
@@ -31,8 +32,10 @@ from services.db import is_sqlite
 logger = logging.getLogger(__name__)
 
 WORD_CACHE_SIZE = 64
-TEXT_CHUNK = 100_000
+TEXT_CHUNK = 25_000
 TOKEN_SEPARATOR = b"\n"
+# A token no search text holds: PostgreSQL text cannot contain NUL.
+TEXT_END = "\0"
 # Below this many matching tokens, gathering their postings beats a pass
 # over every posting.
 FEW_TOKENS = 2_000
@@ -54,11 +57,12 @@ class TokenPostings:
 
 
 class KeywordIndex:
-    """Rows of one dataset's vacancies matching keyword queries.
+    """Vacancies of one dataset matching keyword queries.
 
     `store` is the folder the postings are saved in and mapped from, and
     `instance_dir` the instance folder whose build lock guards writing
-    them; without them the postings stay in this process.
+    them; without them the postings stay in this process. Each word's
+    matches are cached as packed bits (an eighth of a byte per vacancy).
     """
 
     def __init__(
@@ -76,38 +80,45 @@ class KeywordIndex:
         self.words: OrderedDict[str, np.ndarray] = OrderedDict()
         self.lock = threading.Lock()
 
+    def find_mask(self, session: Session, words: tuple[str, ...]) -> np.ndarray:
+        """Per vacancy: does its search text hold every word?"""
+        found = np.ones(self.ids.size, dtype=bool)
+        for word in sorted(set(words), key=len, reverse=True):
+            found &= self._word_mask(session, word)
+        return found
+
     def find_rows(self, session: Session, words: tuple[str, ...]) -> np.ndarray:
         """Sorted row positions of vacancies whose search text holds every word."""
-        found = None
-        for word in sorted(set(words), key=len, reverse=True):
-            rows = self._word_rows(session, word)
-            found = rows if found is None else np.intersect1d(found, rows)
-            if found.size == 0:
-                break
-        return found if found is not None else np.arange(self.ids.size)
+        return np.flatnonzero(self.find_mask(session, words))
 
-    def _word_rows(self, session: Session, word: str) -> np.ndarray:
+    def ensure_postings(self, session: Session) -> None:
+        """Map or build the postings now, so no query waits for them later."""
         with self.lock:
-            cached = self.words.get(word)
-            if cached is not None:
+            if self.postings is None:
+                self.postings = self._get_postings(session)
+
+    def _word_mask(self, session: Session, word: str) -> np.ndarray:
+        with self.lock:
+            packed = self.words.get(word)
+            if packed is not None:
                 self.words.move_to_end(word)
-                return cached
+                return np.unpackbits(packed, count=self.ids.size).view(bool)
+            if self.postings is None:
+                self.postings = self._get_postings(session)
             postings = self.postings
-            if postings is None:
-                postings = self.postings = self._get_postings(session)
         started = time.perf_counter()
-        rows = find_word_rows(postings, word, self.ids.size)
+        member = find_word_members(postings, word, self.ids.size)
         logger.debug(
             "Keyword %r: %d vacancies in %.3f s",
             word,
-            rows.size,
+            np.count_nonzero(member),
             time.perf_counter() - started,
         )
         with self.lock:
-            self.words[word] = rows
+            self.words[word] = np.packbits(member)
             while len(self.words) > WORD_CACHE_SIZE:
                 self.words.popitem(last=False)
-        return rows
+        return member
 
     def _get_postings(self, session: Session) -> TokenPostings:
         """The saved postings, or ones built now (and saved when possible)."""
@@ -137,44 +148,47 @@ class KeywordIndex:
         return get_data_info(session).version == self.version
 
 
-def find_word_rows(postings: TokenPostings, word: str, size: int) -> np.ndarray:
-    """Sorted rows of vacancies with a token containing `word` (no whitespace)."""
-    needle = re.escape(word.encode("utf-8"))
-    text = memoryview(postings.vocabulary)
-    found = [match.start() for match in re.finditer(needle, text)]
-    if not found:
-        return np.zeros(0, dtype=np.int32)
-    tokens = np.unique(np.searchsorted(postings.starts, found, side="right") - 1)
+def find_word_members(postings: TokenPostings, word: str, size: int) -> np.ndarray:
+    """Per vacancy: has it a token containing `word` (a word without whitespace)?"""
+    needle = re.compile(re.escape(word.encode("utf-8")))
+    found = [
+        match.start() for match in needle.finditer(memoryview(postings.vocabulary))
+    ]
     member = np.zeros(size, dtype=bool)
+    if not found:
+        return member
+    tokens = np.unique(np.searchsorted(postings.starts, found, side="right") - 1)
+    bounds = postings.bounds
     if tokens.size <= FEW_TOKENS:
-        bounds = postings.bounds
         for token in tokens.tolist():
             member[postings.rows[bounds[token] : bounds[token + 1]]] = True
     else:
         chosen = np.zeros(postings.starts.size, dtype=bool)
         chosen[tokens] = True
-        member[postings.rows[np.repeat(chosen, np.diff(postings.bounds))]] = True
-    return np.flatnonzero(member).astype(np.int32)
+        member[postings.rows[np.repeat(chosen, np.diff(bounds))]] = True
+    return member
 
 
 # --- building the postings -------------------------------------------------------
 
 
 def compute_token_postings(session: Session, ids: np.ndarray) -> TokenPostings:
-    """Tokens of every vacancy's search text and their postings, read in chunks."""
+    """Distinct tokens of every vacancy's search text and their postings.
+
+    Tokens are split exactly as `str.split()` splits a query and numbered
+    on first sight; each vacancy lists each of its tokens once.
+    """
     started = time.perf_counter()
-    vocabulary: dict[str, int] = {}
-    keys = []
+    vocabulary: defaultdict[str, int] = defaultdict(itertools.count().__next__)
+    vocabulary[TEXT_END]  # token 0 marks where a vacancy's text ends
+    token_parts, row_parts = [], []
     for chunk_ids, texts in get_search_texts(session):
         rows, found = locate_ids(ids, chunk_ids)
-        tokens = pd.Series(texts)[found].str.split().explode().dropna()
-        if tokens.empty:
-            continue
-        codes, labels = pd.factorize(tokens.to_numpy(dtype=object))
-        numbers = np.array([vocabulary.setdefault(t, len(vocabulary)) for t in labels])
-        token_rows = rows[tokens.index.to_numpy()]
-        keys.append(numbers[codes].astype(np.int64) * max(ids.size, 1) + token_rows)
-    postings = _make_postings(vocabulary, keys, max(ids.size, 1))
+        tokens, positions = split_chunk_tokens(texts, vocabulary)
+        kept = found[positions]
+        token_parts.append(tokens[kept])
+        row_parts.append(rows[positions[kept]].astype(np.int32))
+    postings = _make_postings(vocabulary, token_parts, row_parts)
     logger.info(
         "Keyword postings: %d tokens, %d postings for %d vacancies in %.2f s",
         postings.starts.size,
@@ -185,10 +199,42 @@ def compute_token_postings(session: Session, ids: np.ndarray) -> TokenPostings:
     return postings
 
 
-def _make_postings(vocabulary: dict, keys: list, size: int) -> TokenPostings:
-    # One sorted key per (token, row) pair: sorting groups rows by token.
-    merged = np.unique(np.concatenate(keys)) if keys else np.zeros(0, np.int64)
-    tokens, rows = np.divmod(merged, size)
+def split_chunk_tokens(texts: list[str], vocabulary) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (token number, text position) pairs of a chunk of texts.
+
+    The texts are split in one call, joined by a marker token that no text
+    holds; a text that holds it is split on its own.
+    """
+    joined = f" {TEXT_END} ".join(texts)
+    if joined.count(TEXT_END) != max(len(texts) - 1, 0):
+        return _split_texts_one_by_one(texts, vocabulary)
+    words = joined.split()
+    numbers = np.fromiter(
+        map(vocabulary.__getitem__, words), dtype=np.int64, count=len(words)
+    )
+    positions = np.cumsum(numbers == 0)
+    kept = numbers != 0
+    size = max(len(texts), 1)
+    pairs = np.sort(numbers[kept] * size + positions[kept])
+    # Sorting and dropping repeats beats np.unique's hash table here.
+    pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))[: pairs.size]]
+    tokens, positions = np.divmod(pairs, size)
+    return tokens.astype(np.int32), positions
+
+
+def _split_texts_one_by_one(texts: list[str], vocabulary):
+    tokens, positions = [], []
+    for position, text in enumerate(texts):
+        numbers = sorted({vocabulary[word] for word in text.split()})
+        tokens.extend(numbers)
+        positions.extend([position] * len(numbers))
+    return np.array(tokens, dtype=np.int32), np.array(positions, dtype=np.int64)
+
+
+def _make_postings(vocabulary, token_parts, row_parts) -> TokenPostings:
+    tokens = np.concatenate(token_parts) if token_parts else np.zeros(0, np.int32)
+    rows = np.concatenate(row_parts) if row_parts else np.zeros(0, np.int32)
+    by_token = np.argsort(tokens, kind="stable")
     counts = np.bincount(tokens, minlength=len(vocabulary))
     encoded = [token.encode("utf-8") + TOKEN_SEPARATOR for token in vocabulary]
     lengths = np.fromiter((len(t) for t in encoded), dtype=np.int64, count=len(encoded))
@@ -196,12 +242,12 @@ def _make_postings(vocabulary: dict, keys: list, size: int) -> TokenPostings:
         vocabulary=np.frombuffer(b"".join(encoded), dtype=np.uint8),
         starts=np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64),
         bounds=np.concatenate(([0], np.cumsum(counts))).astype(np.int64),
-        rows=rows.astype(np.int32),
+        rows=rows[by_token],
     )
 
 
 def locate_ids(ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of the sorted `wanted` ids in the sorted `ids`, and which exist."""
+    """Positions of `wanted` ids in the sorted `ids`, and which of them exist."""
     if ids.size == 0:
         return np.zeros(wanted.size, dtype=np.int64), np.zeros(wanted.size, bool)
     rows = np.minimum(np.searchsorted(ids, wanted), ids.size - 1)
@@ -211,8 +257,8 @@ def locate_ids(ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndar
 def get_search_texts(session: Session):
     """Yield (ids, search texts) of every vacancy in id order, a chunk at a time.
 
-    PostgreSQL sends each chunk as three values: ids and text lengths in
-    binary, and the texts as one UTF-8 byte string.
+    PostgreSQL sends each chunk as two values: the ids in binary and the
+    texts as one UTF-8 byte string.
     """
     connection = session.connection().connection.driver_connection
     after = -(2**63)
@@ -232,14 +278,14 @@ def get_search_texts(session: Session):
             if chunk_ids.size == 0:
                 return
         yield chunk_ids, texts
-        after = int(chunk_ids[-1])
+        after = int(chunk_ids.max())
 
 
 def _get_postgres_text_chunk(connection, after: int):
+    # PostgreSQL text never holds NUL, so it can end each text.
     sql = (
-        "SELECT string_agg(int8send(id), '' ORDER BY id),"
-        " string_agg(int4send(octet_length(text)), '' ORDER BY id),"
-        " string_agg(convert_to(text, 'UTF8'), '' ORDER BY id)"
+        "SELECT string_agg(int8send(id), ''),"
+        " string_agg(convert_to(text, 'UTF8') || '\\x00'::bytea, '')"
         " FROM (SELECT id, coalesce(search_text, '') AS text FROM vacancies"
         " WHERE id > %s ORDER BY id LIMIT %s) AS picked"
     )
@@ -247,11 +293,5 @@ def _get_postgres_text_chunk(connection, after: int):
     if row[0] is None:
         return np.zeros(0, dtype=np.int64), []
     chunk_ids = np.frombuffer(row[0], dtype=">i8").astype(np.int64)
-    ends = np.cumsum(np.frombuffer(row[1], dtype=">i4").astype(np.int64))
-    blob = bytes(row[2] or b"")
-    starts = np.concatenate(([0], ends[:-1]))
-    texts = [
-        blob[a:b].decode("utf-8")
-        for a, b in zip(starts.tolist(), ends.tolist(), strict=True)
-    ]
+    texts = bytes(row[1]).decode("utf-8").split(TEXT_END)[:-1]
     return chunk_ids, texts

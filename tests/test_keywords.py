@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from collections import defaultdict
 from dataclasses import replace
 
 import numpy as np
@@ -14,6 +16,7 @@ from services.dataset import get_dataset
 from services.filters import Filters
 from services.filters import split_query_words
 from services.keywords import KeywordIndex
+from services.keywords import split_chunk_tokens
 from services.schema import Vacancy
 from tests.test_analytics import SETTINGS
 from tests.test_analytics import add_reference_data
@@ -125,3 +128,25 @@ def test_saved_postings_are_mapped_by_the_next_process(session, tmp_path):
     assert [NAMES[row] for row in rows.tolist()] == ["Бухгалтер 1С:Предприятие"]
     assert isinstance(dataset.keywords.postings.rows.base, np.memmap)
     assert get_stats(session, Filters(q="c++ qt"), settings) == expected
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["a b a", "", "b\u00a0c", "c"],
+        ["x\0y z", "z x"],
+        [""],
+    ],
+    ids=["repeats-and-nbsp", "text-holding-the-marker", "one-empty-text"],
+)
+def test_chunk_tokens_pair_each_text_with_its_distinct_tokens(texts):
+    vocabulary = defaultdict(itertools.count().__next__)
+    vocabulary["\0"]
+    tokens, positions = split_chunk_tokens(texts, vocabulary)
+    names = {number: token for token, number in vocabulary.items()}
+
+    pairs = sorted(
+        (int(p), names[int(t)]) for t, p in zip(tokens, positions, strict=True)
+    )
+    expected = sorted((p, w) for p, text in enumerate(texts) for w in set(text.split()))
+    assert pairs == expected
