@@ -8,6 +8,7 @@ the arrays only make them cheap.
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass
 
@@ -67,10 +68,11 @@ def get_stats(session: Session, filters: Filters, settings: Settings) -> dict:
     """
     info = get_data_info(session)
     dataset = get_dataset(session, settings)
-    mask = select_vacancies(session, dataset, filters)
-    index = dataset.salary_index(
-        filters.view, filters.basis, settings.salary_min_rub, settings.salary_max_rub
-    )
+    key = (filters, settings.salary_min_rub, settings.salary_max_rub)
+    statistics = dataset.answers.get(key)
+    if statistics is None:
+        statistics = compute_selection_answer(session, dataset, filters, settings)
+        dataset.answers.put(key, statistics)
 
     answer = {
         "filters": filters.echo(),
@@ -80,9 +82,22 @@ def get_stats(session: Session, filters: Filters, settings: Settings) -> dict:
             "dataset": info.dataset,
         },
     }
-    answer.update(compute_masked_stats(dataset, index, mask, filters))
-    answer["unknown_ids"] = find_unknown_ids(dataset, filters)
+    # Callers may change the answer; the remembered one must stay intact.
+    answer.update(copy.deepcopy(statistics))
     return answer
+
+
+def compute_selection_answer(
+    session: Session, dataset: Dataset, filters: Filters, settings: Settings
+) -> dict:
+    """The statistics of one selection and its unknown ids, from the dataset."""
+    mask = select_vacancies(session, dataset, filters)
+    index = dataset.salary_index(
+        filters.view, filters.basis, settings.salary_min_rub, settings.salary_max_rub
+    )
+    statistics = compute_masked_stats(dataset, index, mask, filters)
+    statistics["unknown_ids"] = find_unknown_ids(dataset, filters)
+    return statistics
 
 
 # --- selecting vacancies ---------------------------------------------------------

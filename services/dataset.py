@@ -17,6 +17,7 @@ import io
 import logging
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from dataclasses import field
 
@@ -49,6 +50,7 @@ INCLUDED = 4
 CATEGORY_MARK = "~"
 
 KEYWORDS_SUFFIX = "-keywords"
+ANSWER_CACHE_SIZE = 256
 
 # Fields rebuilt by each process rather than kept in the saved snapshot.
 NOT_SAVED = {"snapshot": False}
@@ -140,6 +142,32 @@ class SalaryIndex:
     formats: dict = field(default_factory=dict)
 
 
+class AnswerCache:
+    """The statistics of recently asked selections of one data version.
+
+    Many users open the same selections (the unfiltered page first of all);
+    a data version never changes, so its answers can be reused as they are.
+    """
+
+    def __init__(self, size: int = ANSWER_CACHE_SIZE) -> None:
+        self.size = size
+        self.answers: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            answer = self.answers.get(key)
+            if answer is not None:
+                self.answers.move_to_end(key)
+            return answer
+
+    def put(self, key, answer) -> None:
+        with self.lock:
+            self.answers[key] = answer
+            while len(self.answers) > self.size:
+                self.answers.popitem(last=False)
+
+
 @dataclass
 class Dataset:
     """All vacancies of one data version, one array entry per vacancy (by id)."""
@@ -172,6 +200,9 @@ class Dataset:
     salary_indexes: dict = field(default_factory=dict)
     salary_classes: dict = field(default_factory=dict)
     name_indexes: dict = field(default_factory=dict, metadata=NOT_SAVED)
+    answers: AnswerCache = field(
+        default_factory=lambda: AnswerCache(), metadata=NOT_SAVED
+    )
     lock: threading.Lock = field(default_factory=threading.Lock, metadata=NOT_SAVED)
 
     @property

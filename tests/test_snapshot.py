@@ -119,3 +119,18 @@ def test_unwritable_instance_folder_serves_from_memory(db_session, tmp_path):
     answer = get_stats(db_session, Filters(), replace(SETTINGS, instance_dir=blocked))
 
     assert answer == expected
+
+
+def test_a_remembered_answer_is_not_changed_by_its_caller(db_session, settings):
+    add_reference_data(db_session)
+    add_random_vacancies(db_session, random.Random(11), 40)
+    publish(db_session, "v1")
+    first = get_stats(db_session, Filters(status="all"), settings)
+    vacancies = first["vacancies"]
+
+    first["vacancies"] = -1
+    first["experience"].clear()
+    again = get_stats(db_session, Filters(status="all"), settings)
+
+    assert again["vacancies"] == vacancies == 40
+    assert [row["id"] for row in again["experience"]][-1] == "unknown"
