@@ -15,6 +15,7 @@ import ctypes
 import ctypes.util
 import io
 import logging
+import pickle
 import threading
 import time
 from collections import OrderedDict
@@ -154,16 +155,20 @@ class AnswerCache:
         self.answers: OrderedDict = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key):
+    def get(self, key) -> dict | None:
+        """A fresh copy of the remembered answer, which callers may change."""
         with self.lock:
-            answer = self.answers.get(key)
-            if answer is not None:
-                self.answers.move_to_end(key)
-            return answer
+            frozen = self.answers.get(key)
+            if frozen is None:
+                return None
+            self.answers.move_to_end(key)
+        return pickle.loads(frozen)
 
-    def put(self, key, answer) -> None:
+    def put(self, key, answer: dict) -> None:
+        # Kept serialised: a copy per use is cheap and no caller can alter it.
+        frozen = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
         with self.lock:
-            self.answers[key] = answer
+            self.answers[key] = frozen
             while len(self.answers) > self.size:
                 self.answers.popitem(last=False)
 
