@@ -87,9 +87,9 @@ DOWNLOADS = ("stats.csv", "stats.xlsx", "vacancies.csv", "vacancies.xlsx")
 FIGURE_IDS = (
     "analytics-histogram",
     "analytics-experience-box",
-    "analytics-experience",
-    "analytics-employment-form",
-    "analytics-work-format",
+    "analytics-experience-chart",
+    "analytics-employment-form-chart",
+    "analytics-work-format-chart",
     "analytics-weekly",
 )
 QUICK_PICKS = {
@@ -955,14 +955,18 @@ def _make_content(lang: str) -> html.Div:
                 children=[
                     _chart("analytics.histogram_title", "analytics-histogram", lang),
                     _chart("analytics.box_title", "analytics-experience-box", lang),
-                    _chart("analytics.experience_title", "analytics-experience", lang),
+                    _chart(
+                        "analytics.experience_title", "analytics-experience-chart", lang
+                    ),
                     _chart(
                         "analytics.employment_form_title",
-                        "analytics-employment-form",
+                        "analytics-employment-form-chart",
                         lang,
                     ),
                     _chart(
-                        "analytics.work_format_title", "analytics-work-format", lang
+                        "analytics.work_format_title",
+                        "analytics-work-format-chart",
+                        lang,
                     ),
                     _chart("analytics.weekly_title", "analytics-weekly", lang),
                 ],

@@ -15,6 +15,7 @@ import pytest
 from dash import html
 
 from app import create_app
+from dashboard import analytics
 from dashboard import methodology
 from dashboard.analytics import CONTROL_FIELDS
 from dashboard.analytics import FIGURE_IDS
@@ -82,6 +83,17 @@ def find(component, component_id: str):
     if getattr(component, "id", None) == component_id:
         return component
     return find(getattr(component, "children", None), component_id)
+
+
+def component_ids(component) -> list[str]:
+    """Every id in a Dash tree, in order, repeats included."""
+    if isinstance(component, list | tuple):
+        return [found for child in component for found in component_ids(child)]
+    if not hasattr(component, "to_plotly_json"):
+        return []
+    own = getattr(component, "id", None)
+    inner = component_ids(getattr(component, "children", None))
+    return [json.dumps(own, sort_keys=True), *inner] if own else inner
 
 
 def texts(component) -> list[str]:
@@ -495,6 +507,18 @@ def test_shell_follows_the_language_cookie(server):
         "Data: version sample-1, refreshed 2025-03-14 09:30 MSK"
     )
     assert shell.lang == "en"
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_shell_and_analytics_page_give_every_element_its_own_id(server, lang):
+    with server.test_request_context("/", headers={"Cookie": f"lang={lang}"}):
+        ids = component_ids([make_shell_layout(), analytics.layout(lang)])
+
+    repeated = sorted({found for found in ids if ids.count(found) > 1})
+    assert repeated == []
+    assert '"analytics-experience"' in ids
+    assert '"analytics-experience-chart"' in ids
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])

@@ -202,3 +202,23 @@ def test_switching_the_language(dashboard_page):
     expect(page).to_have_url("/?area=1")
     page.click("text=Methodology")
     expect(page.locator("h1")).to_have_text("How the figures are made")
+
+
+def test_experience_slider_and_work_format_filter_the_vacancies(dashboard_page):
+    page = dashboard_page
+    vacancies = page.locator("#analytics-vacancies-value")
+    expect(vacancies).to_have_text("12")
+    low, high = page.locator("#analytics-experience [role=slider]").all()
+
+    low.press("ArrowRight")
+    low.press("ArrowRight")
+    high.press("ArrowLeft")
+
+    expect(page).to_have_url("/?experience=between3And6")
+    expect(vacancies).to_have_text("5")
+    expect(median(page)).to_have_text(SPB_MEDIAN)
+
+    page.check("#analytics-work-format input[value=REMOTE]")
+
+    expect(page).to_have_url("/?experience=between3And6&work_format=REMOTE")
+    expect(vacancies).to_have_text("0")
