@@ -78,6 +78,60 @@ EMPLOYER_WORDS = (
     ("Альфа", "Вектор", "Гранит", "Север", "Орбита", "Радуга", "Сфера", "Меридиан"),
     ("Софт", "Логистик", "Торг", "Строй", "Финанс", "Медиа", "Систем", "Трейд"),
 )
+# IT roles get titles and snippets naming their technologies, so keyword
+# searches such as "python" find what they would on hh.ru: (title, skills).
+IT_TITLES: Mapping[int, tuple[tuple[str, str], ...]] = {
+    96: (
+        ("Python-разработчик", "Python, Django, PostgreSQL, Docker"),
+        ("Senior Python developer (Django)", "Python 3, Django, Celery, Redis"),
+        ("Backend-разработчик (Python, FastAPI)", "Python, FastAPI, asyncio, SQL"),
+        ("Java-разработчик", "Java 17, Spring Boot, Kafka, PostgreSQL"),
+        ("Senior Java developer", "Java, Spring, Hibernate, микросервисы"),
+        ("Backend-разработчик (Go)", "Go, gRPC, PostgreSQL, Kubernetes"),
+        ("Frontend-разработчик (React)", "JavaScript, TypeScript, React, Redux"),
+        ("Frontend-разработчик (Vue.js)", "JavaScript, Vue.js, HTML, CSS"),
+        ("Программист 1С", "1С:Предприятие 8.3, СКД, обмены данными"),
+        ("Ведущий программист 1С", "1С:ERP, 1С:УТ, оптимизация запросов"),
+        ("C++ разработчик", "C++17, STL, Qt, Linux"),
+        ("PHP-разработчик", "PHP 8, Laravel, MySQL, Redis"),
+        ("C#-разработчик (.NET)", "C#, .NET 8, ASP.NET Core, MS SQL"),
+        ("Android-разработчик (Kotlin)", "Kotlin, Jetpack Compose, Coroutines"),
+        ("iOS-разработчик (Swift)", "Swift, SwiftUI, UIKit"),
+        ("Fullstack-разработчик (Node.js, React)", "Node.js, TypeScript, React"),
+    ),
+    124: (
+        ("Тестировщик ПО", "ручное тестирование, SQL, Postman, Jira"),
+        ("QA Automation Engineer (Python)", "Python, pytest, Selenium, Allure"),
+        ("Инженер по автоматизации тестирования (Java)", "Java, Selenide, JUnit"),
+        ("QA-инженер (мобильные приложения)", "Android, iOS, Charles, Jira"),
+    ),
+    10: (
+        ("Аналитик данных", "SQL, Python, pandas, Power BI"),
+        ("Data Scientist (Python)", "Python, scikit-learn, PyTorch, SQL"),
+        ("Системный аналитик", "UML, BPMN, REST API, SQL"),
+        ("Бизнес-аналитик", "BPMN, Excel, сбор требований"),
+        ("Продуктовый аналитик", "SQL, A/B-тесты, Tableau"),
+    ),
+    160: (
+        ("DevOps-инженер", "Kubernetes, Docker, Ansible, Bash"),
+        ("SRE-инженер", "Linux, Prometheus, Grafana, Go"),
+        ("DevOps engineer (Kubernetes)", "Kubernetes, Terraform, GitLab CI"),
+    ),
+}
+IT_TITLE_WEIGHTS: Mapping[int, tuple[float, ...]] = {
+    96: (5, 2, 2, 10, 3, 6, 9, 4, 10, 3, 5, 6, 6, 4, 3, 4),
+    124: (5, 3, 2, 2),
+    10: (4, 3, 4, 3, 2),
+    160: (5, 2, 3),
+}
+# IT vacancies ask for more experience, allow remote work more often and pay
+# more than the market as a whole.
+IT_EXPERIENCE_WEIGHTS = (0.08, 0.40, 0.40, 0.12)
+IT_WORK_FORMAT_WEIGHTS = (0.40, 0.35, 0.24, 0.01)
+IT_SALARY_SHARE = 0.5
+IT_SALARY_FACTOR = 1.6
+WORK_FORMAT_WEIGHTS = (0.72, 0.13, 0.12, 0.03)
+
 ANONYMOUS_EMPLOYERS = (
     "Крупная торговая компания",
     "Производственная компания",
@@ -391,14 +445,22 @@ def build_item(
     published_at = datetime.fromtimestamp(published, MOSCOW_OFFSET)
     stamp = published_at.strftime("%Y-%m-%dT%H:%M:%S%z")
     role_name = names.role.get(role_ids[0], "Специалист") if role_ids else "Специалист"
-    experience = rnd.choices(names.experience_ids, names.experience_weights)[0]
+    it_role = role_ids[0] if role_ids and role_ids[0] in IT_TITLES else None
+    experience_weights = names.experience_weights
+    if it_role is not None and len(experience_weights) == len(IT_EXPERIENCE_WEIGHTS):
+        experience_weights = IT_EXPERIENCE_WEIGHTS
+    experience = rnd.choices(names.experience_ids, experience_weights)[0]
     form = rnd.choices(("FULL", "PART", "PROJECT"), (0.86, 0.1, 0.04))[0]
-    work_format = rnd.choices(tuple(WORK_FORMAT_NAMES), (0.72, 0.13, 0.12, 0.03))[0]
+    work_format = rnd.choices(
+        tuple(WORK_FORMAT_NAMES),
+        WORK_FORMAT_WEIGHTS if it_role is None else IT_WORK_FORMAT_WEIGHTS,
+    )[0]
+    title, skills = _pick_title(rnd, it_role, role_name, experience)
 
     item = {
         "id": str(item_id),
         "premium": False,
-        "name": _vacancy_title(rnd, role_name, experience),
+        "name": title,
         "department": None,
         "has_test": rnd.random() < 0.05,
         "response_letter_required": rnd.random() < 0.08,
@@ -423,7 +485,7 @@ def build_item(
         "alternate_url": f"https://hh.ru/vacancy/{item_id}",
         "relations": [],
         "employer": _make_employer(rnd, dist),
-        "snippet": _make_snippet(rnd, role_name),
+        "snippet": _make_snippet(rnd, skills),
         "contacts": None,
         "schedule": None,
         "accept_incomplete_resumes": rnd.random() < 0.3,
@@ -439,8 +501,10 @@ def build_item(
         item["professional_roles"] = [
             {"id": str(r), "name": names.role.get(r, str(r))} for r in role_ids
         ]
-    if rnd.random() < dist.salary_share:
-        _add_salary(item, rnd, experience, generation, dist, names)
+    salary_share = dist.salary_share if it_role is None else IT_SALARY_SHARE
+    if rnd.random() < salary_share:
+        factor = 1.0 if it_role is None else IT_SALARY_FACTOR
+        _add_salary(item, rnd, experience, generation, dist, names, factor)
     if generation == "modern":
         _add_modern_work_fields(item, rnd, form, work_format)
     else:
@@ -460,6 +524,16 @@ def _pick_generation(rnd: random.Random, dist: Distributions) -> str:
     if draw < dist.pre_2021_share + dist.modern_share:
         return "modern"
     return "legacy"
+
+
+def _pick_title(
+    rnd: random.Random, it_role: int | None, role_name: str, experience: str
+) -> tuple[str, str]:
+    """The vacancy's title and the skills its snippet asks for."""
+    if it_role is None:
+        title = _vacancy_title(rnd, role_name, experience)
+        return title, role_name.split(",")[0]
+    return rnd.choices(IT_TITLES[it_role], IT_TITLE_WEIGHTS[it_role])[0]
 
 
 def _vacancy_title(rnd: random.Random, role_name: str, experience: str) -> str:
@@ -507,11 +581,11 @@ def _make_employer(rnd: random.Random, dist: Distributions) -> dict:
     }
 
 
-def _make_snippet(rnd: random.Random, role_name: str) -> dict:
+def _make_snippet(rnd: random.Random, skills: str) -> dict:
     requirement = None
     if rnd.random() < 0.9:
         requirement = (
-            f"Опыт работы по направлению <highlighttext>{role_name.split(',')[0]}"
+            f"Опыт работы по направлению <highlighttext>{skills}"
             "</highlighttext>. Ответственность, внимательность..."
         )
     responsibility = "Выполнение задач отдела, работа с документацией."
@@ -525,9 +599,10 @@ def _add_salary(
     generation: str,
     dist: Distributions,
     names: VacancyNames,
+    factor: float = 1.0,
 ) -> None:
     currency = rnd.choices(names.currency_codes, names.currency_weights)[0]
-    median = dist.salary_medians.get(experience, 80_000)
+    median = dist.salary_medians.get(experience, 80_000) * factor
     mode = "MONTH"
     if generation == "modern" and rnd.random() < dist.non_monthly_share:
         mode = rnd.choice(("HOUR", "SHIFT", "SERVICE"))
