@@ -222,3 +222,32 @@ def test_experience_slider_and_work_format_filter_the_vacancies(dashboard_page):
 
     expect(page).to_have_url("/?experience=between3And6&work_format=REMOTE")
     expect(vacancies).to_have_text("0")
+
+
+@pytest.mark.parametrize(
+    ("leave", "url"),
+    [("text=Москва", "/?area=1&q=Python"), ("h1, h2, h3", "/?q=Python")],
+    ids=["quick-pick", "blur"],
+)
+def test_a_typed_keyword_applies_when_the_box_loses_focus(dashboard_page, leave, url):
+    page = dashboard_page
+    page.fill("#analytics-q", "Python")
+
+    page.locator(leave).first.click()
+
+    expect(page).to_have_url(url)
+    expect(page.locator("#analytics-q")).to_have_value("Python")
+
+
+def test_a_keyword_typed_while_the_url_catches_up_is_kept(held_sync, dashboard_page):
+    page = dashboard_page
+    page.click("text=Москва")
+    held_sync.wait_for_held(1)
+    page.fill("#analytics-q", "Python")
+
+    held_sync.release()
+    expect(page).to_have_url("/?area=1")
+    page.click("text=Санкт-Петербург")
+
+    expect(page).to_have_url("/?area=2&q=Python")
+    expect(page.locator("#analytics-q")).to_have_value("Python")
