@@ -32,8 +32,17 @@ MAX_DAYS = 3650
 RUNS_SHOWN = 20
 STALE_ERROR = "the refresh process stopped reporting (heartbeat lost); marked failed"
 
-# Popen handles of started refreshes, polled so finished children are reaped.
+LOG_TAIL_LINES = 8
+EXIT_CODES_KEPT = 20
+
+# Popen handles of started refreshes, polled so finished children are reaped,
+# and the exit codes of the last reaped ones by pid, for the admin page.
 _children: list[subprocess.Popen] = []
+_exit_codes: dict[int, int] = {}
+
+
+class MissingUserAgentError(Exception):
+    """A refresh cannot start: the settings have no HH_USER_AGENT."""
 
 
 @dataclass(frozen=True)
@@ -123,8 +132,43 @@ def _refresh_environment(settings: Settings, started_by: str) -> dict[str, str]:
     return env
 
 
-def _reap_children() -> None:
-    _children[:] = [child for child in _children if child.poll() is None]
+def reap_finished_refreshes() -> None:
+    """Collect the exit codes of finished refreshes so none stays a zombie."""
+    running = []
+    for child in _children:
+        code = child.poll()
+        if code is None:
+            running.append(child)
+        else:
+            _exit_codes[child.pid] = code
+    _children[:] = running
+    for pid in list(_exit_codes)[:-EXIT_CODES_KEPT]:
+        del _exit_codes[pid]
+
+
+def get_refresh_exit_code(pid: int) -> int | None:
+    """The exit code of a refresh this process started, once it has exited.
+
+    Reaps every finished child first, so none stays a zombie; None while the
+    refresh runs or when this process did not start it.
+    """
+    reap_finished_refreshes()
+    return _exit_codes.get(pid)
+
+
+def get_refresh_log_tail(settings: Settings, lines: int = LOG_TAIL_LINES) -> str:
+    """The last `lines` lines of `refresh.log`, or "" when there is none."""
+    log_path = Path(settings.instance_dir) / "refresh.log"
+    try:
+        text = log_path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def get_run_of_process(session: Session, pid: int) -> RefreshRun | None:
+    statement = select(RefreshRun).where(RefreshRun.pid == pid)
+    return session.execute(statement.limit(1)).scalar_one_or_none()
 
 
 def wait_for_started_refreshes(timeout: float) -> None:
@@ -134,7 +178,7 @@ def wait_for_started_refreshes(timeout: float) -> None:
     """
     for child in _children:
         child.wait(timeout=timeout)
-    _reap_children()
+    reap_finished_refreshes()
 
 
 def start_refresh_process(
@@ -142,10 +186,15 @@ def start_refresh_process(
 ) -> int:
     """Start `python -m etl.refresh` detached; returns its pid.
 
-    Its output goes to `refresh.log` in the instance folder. Raises OSError
-    when the process cannot be started.
+    Its output goes to `refresh.log` in the instance folder. Raises
+    MissingUserAgentError without HH_USER_AGENT (hh.ru refuses requests
+    without it) and OSError when the process cannot be started.
     """
-    _reap_children()
+    if not settings.hh_user_agent:
+        raise MissingUserAgentError(
+            "HH_USER_AGENT is not set; hh.ru refuses requests without it"
+        )
+    reap_finished_refreshes()
     log_path = Path(settings.instance_dir) / "refresh.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "etl.refresh", *scope.to_arguments()]

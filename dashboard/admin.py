@@ -12,10 +12,15 @@ from flask import request
 from flask_login import current_user
 
 from auth.journal import record_event
+from auth.refreshes import MissingUserAgentError
+from auth.refreshes import get_refresh_exit_code
+from auth.refreshes import get_refresh_log_tail
+from auth.refreshes import get_run_of_process
 from auth.refreshes import get_running_run
 from auth.refreshes import get_runs
 from auth.refreshes import is_refresh_process
 from auth.refreshes import parse_refresh_scope
+from auth.refreshes import reap_finished_refreshes
 from auth.refreshes import save_cancel_request
 from auth.refreshes import save_stale_runs_failed
 from auth.refreshes import start_refresh_process
@@ -23,6 +28,7 @@ from auth.users import ROLES
 from auth.users import AccountError
 from auth.users import get_users
 from auth.users import save_role
+from dashboard.i18n import register_messages
 from dashboard.i18n import translate
 from services.runtime import current_settings
 from services.runtime import request_session
@@ -34,6 +40,25 @@ logger = logging.getLogger(__name__)
 
 admin_pages = Blueprint("admin", __name__)
 
+register_messages(
+    {
+        "auth.admin.no_user_agent": (
+            "Обновление не запущено: не задан HH_USER_AGENT. hh.ru отклоняет "
+            "запросы без него; задайте HH_USER_AGENT (например, "
+            "«MyApp/1.0 (me@example.com)») и перезапустите приложение.",
+            "The refresh was not started: HH_USER_AGENT is not set. hh.ru refuses "
+            "requests without it; set HH_USER_AGENT (e.g. "
+            "'MyApp/1.0 (me@example.com)') and restart the app.",
+        ),
+        "auth.admin.exited_early": (
+            "Обновление (pid {pid}) завершилось с кодом {code}, не начав "
+            "работу. Последние строки refresh.log:\n{log}",
+            "The refresh (pid {pid}) exited with code {code} before it "
+            "started. Last lines of refresh.log:\n{log}",
+        ),
+    }
+)
+
 DONE_NOTICES = {
     "cancel": "auth.admin.cancel_sent",
 }
@@ -44,6 +69,7 @@ def _admin_page(status: int = 200, notices=(), starting: bool = False):
     # the page keeps reloading until the row shows its progress.
     db = request_session()
     settings = current_settings()
+    reap_finished_refreshes()
     if save_stale_runs_failed(db, settings.maintenance_stale_seconds):
         db.commit()
     runs = get_runs(db)
@@ -77,11 +103,24 @@ def admin():
             )
         )
     starting = False
-    if done == "start":
-        pid = request.args.get("pid", "")
+    pid = request.args.get("pid", "")
+    if done == "start" and pid.isdigit():
+        failure = _early_exit_notice(int(pid))
+        if failure is not None:
+            return _admin_page(notices=[("error", failure)])
         notices.append(("ok", translate("auth.admin.started", pid=pid)))
-        starting = pid.isdigit() and is_refresh_process(int(pid))
+        starting = is_refresh_process(int(pid))
     return _admin_page(notices=notices, starting=starting)
+
+
+def _early_exit_notice(pid: int) -> str | None:
+    # A refresh that dies before writing its run row (bad settings, import
+    # errors) leaves its reason only in refresh.log, so the page shows it.
+    code = get_refresh_exit_code(pid)
+    if code is None or get_run_of_process(request_session(), pid) is not None:
+        return None
+    log_tail = get_refresh_log_tail(current_settings())
+    return translate("auth.admin.exited_early", pid=pid, code=code, log=log_tail)
 
 
 @admin_pages.post("/admin/users/<int:user_id>/role")
@@ -120,6 +159,8 @@ def start_refresh():
         pid = start_refresh_process(settings, scope, current_user.login)
     except AccountError as error:
         return _admin_page(400, [("error", translate(f"auth.error.{error.code}"))])
+    except MissingUserAgentError:
+        return _admin_page(400, [("error", translate("auth.admin.no_user_agent"))])
     except OSError as error:
         notice = translate("auth.error.refresh_start_failed", reason=str(error))
         return _admin_page(500, [("error", notice)])

@@ -5,10 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
 
+import auth.refreshes
 import auth.users
 import dashboard.admin
 from auth.refreshes import RefreshScope
@@ -197,3 +199,35 @@ def test_cancel_sets_the_flag_and_terminates_the_process(app, admin):
     assert response.status_code == 302
     assert child.wait(timeout=30) == -15
     assert run_status(app) == ("running", True)
+
+
+def test_a_refresh_without_user_agent_is_refused_naming_the_setting(app, admin):
+    response = post_form(admin, "/admin/refresh", {"areas": "1"})
+
+    assert response.status_code == 400
+    assert "HH_USER_AGENT" in response.get_data(as_text=True)
+    assert auth.refreshes._children == []
+
+
+def test_a_refresh_that_dies_before_its_run_row_shows_code_and_log(
+    database_url, tmp_path, monkeypatch
+):
+    app = make_app(database_url, tmp_path, hh_user_agent="Test/1.0 (t@example.org)")
+    add_user(app, "boss", "admin")
+    admin = app.test_client()
+    log_in(admin, "boss")
+    (tmp_path / "refresh.log").write_text("old line\nrefresh aborted: no areas\n")
+    # The child stands in for a refresh that fails before writing its run.
+    monkeypatch.setattr(auth.refreshes, "PROJECT_ROOT", tmp_path)
+    (tmp_path / "etl").mkdir()
+    (tmp_path / "etl" / "__init__.py").write_text("")
+    (tmp_path / "etl" / "refresh.py").write_text("raise SystemExit(3)\n")
+
+    location = post_form(admin, "/admin/refresh", {"areas": "1"}).headers["Location"]
+    pid = int(location.rsplit("=", 1)[1])
+    auth.refreshes.wait_for_started_refreshes(timeout=30)
+    page = admin.get(location).get_data(as_text=True)
+
+    assert f"Обновление (pid {pid}) завершилось с кодом 3" in page
+    assert "refresh aborted: no areas" in page
+    assert not Path(f"/proc/{pid}").exists()
