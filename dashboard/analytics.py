@@ -508,7 +508,7 @@ def _selected_options(main: Filters, comparison: Filters, lang: str) -> dict:
         "employer": offer(main.employer, employer_names, top_employers),
         "vs_area": offer(comparison.area, area_names, top_areas),
         "vs_employer": offer(comparison.employer, employer_names, top_employers),
-        "role": _role_options(session),
+        "role": _role_options(session, main.role, lang),
     }
 
 
@@ -523,9 +523,11 @@ def _named_options(ids, names: dict, lang: str) -> list[dict]:
     ]
 
 
-def _role_options(session) -> list[dict]:
+def _role_options(session, chosen, lang: str) -> list[dict]:
     # Dropdowns have no option groups: a disabled category line heads its
-    # roles, and a role listed under several categories appears once.
+    # roles, and a role listed under several categories appears once. A chosen
+    # id missing from the reference gets its own line, or the dropdown would
+    # drop it and the page would show every vacancy.
     options, seen = [], set()
     for group in get_role_options(session):
         roles = [role for role in group["roles"] if role["id"] not in seen]
@@ -541,7 +543,8 @@ def _role_options(session) -> list[dict]:
         for role in roles:
             seen.add(role["id"])
             options.append({"label": f"  {role['name']}", "value": role["id"]})
-    return options
+    missing = [item for item in chosen if item not in seen]
+    return _named_options(missing, {}, lang) + options
 
 
 def _field(label_key: str, lang: str, control):

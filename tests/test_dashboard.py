@@ -546,3 +546,21 @@ def test_router_renders_each_page_with_controls_from_the_url(server):
     assert find(analytics_page, "analytics-compare-panel").hidden is True
     assert texts(methodology_page)[0] == "Как считаются цифры"
     assert texts(missing) == ["Страница не найдена"]
+
+
+@pytest.mark.db
+def test_an_unknown_role_in_the_url_is_kept_and_matches_nothing(server):
+    from dashboard.app import render_page
+
+    with server.test_request_context("/"):
+        page = render_page("/", "?role=77777")
+    outputs = render(server, "?role=77777")
+
+    role = find(page, "analytics-role")
+    assert role.value == [77777]
+    assert role.options[0] == {"label": "№77777 (не найден)", "value": 77777}
+    assert card_value(outputs, "vacancies") == "0"
+    assert texts(outputs["notices"]) == [
+        "Не найдены в данных (роли): 77777. Фильтр оставлен, но им ничего "
+        "не соответствует."
+    ]
