@@ -20,7 +20,6 @@ from flask import jsonify
 from flask import request
 from flask import stream_with_context
 
-from auth.journal import record_event
 from services.analytics import DOWNLOAD_COLUMNS
 from services.analytics import get_filtered_vacancies
 from services.analytics import get_stats
@@ -58,10 +57,6 @@ def _parse_or_error() -> tuple[Filters | None, Response | None]:
         "error": {"param": first.param, "value": first.value, "message": first.message}
     }
     return None, (jsonify(body), 400)
-
-
-def _record_export(file_name: str, filters: Filters) -> None:
-    record_event("export", {"file": file_name, "filters": filters.to_query()})
 
 
 def _attachment(body, mimetype: str, file_name: str, **headers) -> Response:
@@ -164,7 +159,6 @@ def download_stats_csv():
     if error:
         return error
     stats = get_stats(request_session(), filters, current_settings())
-    _record_export("stats.csv", filters)
     body = make_stats_csv(make_stats_sheets(stats))
     return _attachment(body.encode("utf-8"), CSV_TYPE, "stats.csv")
 
@@ -175,7 +169,6 @@ def download_stats_xlsx():
     if error:
         return error
     stats = get_stats(request_session(), filters, current_settings())
-    _record_export("stats.xlsx", filters)
     body = make_xlsx(make_stats_sheets(stats))
     return _attachment(body, XLSX_TYPE, "stats.xlsx")
 
@@ -196,7 +189,6 @@ def _get_vacancy_rows(file_name: str):
         request_session(), filters, current_settings(), limit=limit
     )
     frame = frame.loc[:, list(VACANCY_COLUMNS)]
-    _record_export(file_name, filters)
     logger.info(
         "download %s: %d rows%s",
         file_name,

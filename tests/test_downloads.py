@@ -7,11 +7,14 @@ import io
 
 import openpyxl
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app import create_app
 from dashboard.downloads import ROW_LIMIT_CONFIG
 from services.dataset import clear_dataset_cache
 from services.db import session_scope
+from services.schema import JournalEntry
 from services.settings import Settings
 from tests.browser.sample_data import add_sample_vacancies
 
@@ -207,3 +210,18 @@ def test_bad_parameters_answer_400_json(client, file_name, query, error):
 
     assert response.status_code == 400
     assert response.get_json() == {"error": error}
+
+
+@pytest.mark.parametrize("file_name", FILES)
+def test_each_download_is_journalled_once_with_its_filters(server, engine, file_name):
+    answer = server.test_client().get(f"/download/{file_name}?area=1&basis=gross")
+
+    assert answer.status_code == 200
+    with Session(engine) as session:
+        rows = session.scalars(select(JournalEntry)).all()
+    assert [(row.action, row.details) for row in rows] == [
+        (
+            "export",
+            {"file": file_name, "filters": [["area", "1"], ["basis", "gross"]]},
+        )
+    ]
