@@ -1450,13 +1450,18 @@ def _area_search_options(search_value) -> list[dict]:
     found = search_areas(request_session(), str(search_value or ""), limit=20)
     return [
         {
-            "label": f"{item['name']} ({item['parent_name']})"
-            if item.get("parent_name")
-            else item["name"],
+            "label": area_label(item["name"], item.get("parent_name")),
             "value": item["id"],
         }
         for item in found
     ]
+
+
+def area_label(name: str, parent_name: str | None) -> str:
+    """An area's name with its parent region once; hh.ru names may already hold it."""
+    if not parent_name or f"({parent_name})" in name:
+        return name
+    return f"{name} ({parent_name})"
 
 
 def search_employer_options(search_value, selected, options):

@@ -20,6 +20,7 @@ from dashboard import methodology
 from dashboard.analytics import CONTROL_FIELDS
 from dashboard.analytics import FIGURE_IDS
 from dashboard.analytics import Controls
+from dashboard.analytics import area_label
 from dashboard.analytics import controls_showing
 from dashboard.analytics import experience_from_range
 from dashboard.analytics import make_quick_pick_data
@@ -564,3 +565,20 @@ def test_an_unknown_role_in_the_url_is_kept_and_matches_nothing(server):
         "Не найдены в данных (роли): 77777. Фильтр оставлен, но им ничего "
         "не соответствует."
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "parent", "label"),
+    [
+        (
+            "Подольск (Московская область)",
+            "Московская область",
+            "Подольск (Московская область)",
+        ),
+        ("Казань", "Республика Татарстан", "Казань (Республика Татарстан)"),
+        ("Россия", None, "Россия"),
+    ],
+    ids=["parent-in-name", "parent-added", "no-parent"],
+)
+def test_area_label_names_the_parent_region_once(name, parent, label):
+    assert area_label(name, parent) == label
