@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 
 import numpy as np
+from flask import has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.dataset import Dataset
 from services.dataset import get_dataset
 from services.filters import normalise_text
+from services.runtime import current_settings
 from services.schema import Area
 from services.schema import Employer
 from services.schema import ProfessionalRole
@@ -30,7 +32,7 @@ NAME_SEPARATOR = "\n"
 
 def search_areas(session: Session, q: str, limit: int = SEARCH_LIMIT) -> list[dict]:
     """Areas whose name holds `q`, by open vacancies in them and below them."""
-    dataset = get_dataset(session)
+    dataset = _get_lookup_dataset(session)
     open_counts = _open_area_counts(dataset)
     matches = _matching_codes(dataset, "areas", q)
     best = matches[np.lexsort((matches, -open_counts[matches]))][:limit]
@@ -53,7 +55,7 @@ def search_areas(session: Session, q: str, limit: int = SEARCH_LIMIT) -> list[di
 
 def search_employers(session: Session, q: str, limit: int = SEARCH_LIMIT) -> list[dict]:
     """Named employers whose name holds `q`, by open vacancies."""
-    dataset = get_dataset(session)
+    dataset = _get_lookup_dataset(session)
     codes = dataset.employers.codes[~dataset.closed]
     open_counts = np.bincount(
         codes[codes >= 0], minlength=dataset.employers.labels.size
@@ -72,6 +74,13 @@ def search_employers(session: Session, q: str, limit: int = SEARCH_LIMIT) -> lis
             }
         )
     return items
+
+
+def _get_lookup_dataset(session: Session) -> Dataset:
+    # Inside the web app, share the snapshot the statistics map; outside it
+    # (scripts, tests), a dataset built in memory will do.
+    settings = current_settings() if has_app_context() else None
+    return get_dataset(session, settings)
 
 
 def _open_area_counts(dataset: Dataset) -> np.ndarray:
