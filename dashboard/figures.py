@@ -126,11 +126,25 @@ def make_theme_patch(theme: str) -> Patch:
     return patch
 
 
+# The legend sits at the foot of the whole figure, under the x-axis title,
+# and the bottom margin leaves room for both.
+LEGEND_AT_FOOT = {
+    "orientation": "h",
+    "x": 0,
+    "xanchor": "left",
+    "yref": "container",
+    "y": 0,
+    "yanchor": "bottom",
+}
+# Each selection's percentile labels get their own two rows above the plot.
+PERCENTILE_ROW_STEP = 0.08
+
+
 def _figure(data: list[dict], theme: str, **layout) -> dict:
     base = {
         "template": make_theme_template(theme),
-        "margin": {"l": 56, "r": 16, "t": 40, "b": 48},
-        "legend": {"orientation": "h", "y": -0.2},
+        "margin": {"l": 56, "r": 16, "t": 40, "b": 84},
+        "legend": LEGEND_AT_FOOT,
         "height": 320,
     }
     return {"data": data, "layout": {**base, **layout}}
@@ -189,7 +203,7 @@ def make_salary_histogram_figure(
         return make_empty_figure(lang, theme)
 
     data, shapes, notes = [], [], []
-    for selection in drawable:
+    for level, selection in enumerate(drawable):
         salary = selection.stats["salary"]
         bins = _histogram_bins(salary["histogram"])
         width = bins[0][1] - bins[0][0] if bins[0][1] is not None else 10_000
@@ -206,11 +220,14 @@ def make_salary_histogram_figure(
                 "hoverinfo": "text",
             }
         )
-        _mark_percentiles(shapes, notes, salary, selection.colour, lang)
+        _mark_percentiles(shapes, notes, salary, selection.colour, level, lang)
 
+    comparing = len(drawable) > 1
     return _figure(
         data,
         theme,
+        height=380 if comparing else 320,
+        margin={"l": 56, "r": 16, "t": 84 if comparing else 40, "b": 84},
         barmode="overlay",
         bargap=0.02,
         shapes=shapes,
@@ -220,10 +237,18 @@ def make_salary_histogram_figure(
     )
 
 
-def _mark_percentiles(shapes, notes, salary: dict, colour: str, lang: str) -> None:
-    # P10 is labelled to the left of its line and P90 to the right, P50 above
-    # both, so the three labels do not overlap on a narrow distribution.
-    placements = {"p10": ("right", 1.0), "p50": ("center", 1.09), "p90": ("left", 1.0)}
+def _mark_percentiles(
+    shapes, notes, salary: dict, colour: str, level: int, lang: str
+) -> None:
+    # P10 is labelled to the left of its line and P90 to the right, P50 a row
+    # above both, so the three labels do not overlap on a narrow distribution;
+    # the comparison's rows sit above the main selection's.
+    base = 1.0 + 2 * PERCENTILE_ROW_STEP * level
+    placements = {
+        "p10": ("right", base),
+        "p50": ("center", base + PERCENTILE_ROW_STEP),
+        "p90": ("left", base),
+    }
     for key, dash in (("p10", "dot"), ("p50", "solid"), ("p90", "dot")):
         value = salary.get(key)
         if value is None:
@@ -264,11 +289,10 @@ def make_experience_box_figure(
     (null quartiles) are left out of the drawing.
     """
     data = [
-        _make_quartile_box(row, labels, selection.name, position)
+        _make_quartile_boxes(selection, labels, position)
         for position, selection in enumerate(selections)
-        for row in _ordered_experience(selection.stats["experience"])
-        if row["p50"] is not None
     ]
+    data = [trace for trace in data if trace["x"]]
     if not data:
         return make_empty_figure(lang, theme)
 
@@ -276,30 +300,40 @@ def make_experience_box_figure(
         data,
         theme,
         boxmode="group",
-        showlegend=False,
+        showlegend=len(selections) > 1,
         yaxis=_axis_title(translate("figure.salary_axis", lang)),
     )
 
 
-def _make_quartile_box(row: dict, labels: dict, name: str, position: int) -> dict:
-    colour = category_colour("experience", row["id"])
+def _make_quartile_boxes(selection: Selection, labels: dict, position: int) -> dict:
+    # One trace per selection, so the legend names each selection once and
+    # the boxes share the selection colour used by every other chart.
+    rows = [
+        row
+        for row in _ordered_experience(selection.stats["experience"])
+        if row["p50"] is not None
+    ]
     return {
         "type": "box",
-        "name": name,
-        "legendgroup": name,
+        "name": selection.name,
+        "legendgroup": selection.name,
         "offsetgroup": str(position),
-        "x": [labels.get(row["id"], row["id"])],
-        "q1": [row["p25"]],
-        "median": [row["p50"]],
-        "q3": [row["p75"]],
-        "lowerfence": [row["p25"]],
-        "upperfence": [row["p75"]],
-        "marker": {"color": colour},
-        # The comparison's boxes are hollow, so both keep the category colour.
-        "fillcolor": colour if position == 0 else "rgba(0,0,0,0)",
-        "line": {"color": colour, "width": 2},
+        "x": [labels.get(row["id"], row["id"]) for row in rows],
+        "q1": [row["p25"] for row in rows],
+        "median": [row["p50"] for row in rows],
+        "q3": [row["p75"] for row in rows],
+        "lowerfence": [row["p25"] for row in rows],
+        "upperfence": [row["p75"] for row in rows],
+        "marker": {"color": selection.colour},
+        "fillcolor": _translucent(selection.colour),
+        "line": {"color": selection.colour, "width": 2},
         "hoverinfo": "y+name",
     }
+
+
+def _translucent(colour: str) -> str:
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},0.35)"
 
 
 def _ordered_experience(rows: list[dict]) -> list[dict]:
@@ -396,6 +430,8 @@ def make_weekly_figure(selections: list[Selection], lang: str, theme: str) -> di
     return _figure(
         data,
         theme,
+        # The right margin holds the median axis' tick labels and its title.
+        margin={"l": 56, "r": 80, "t": 40, "b": 84},
         barmode="group",
         xaxis=_axis_title(translate("figure.week_axis", lang)),
         yaxis=_axis_title(translate("figure.vacancies_axis", lang)),

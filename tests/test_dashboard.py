@@ -30,6 +30,11 @@ from dashboard.analytics import range_from_experience
 from dashboard.analytics import render_statistics
 from dashboard.analytics import url_selection
 from dashboard.app import make_shell_layout
+from dashboard.figures import ACCENT
+from dashboard.figures import COMPARISON
+from dashboard.figures import Selection
+from dashboard.figures import make_experience_box_figure
+from dashboard.figures import make_salary_histogram_figure
 from dashboard.format import format_count
 from dashboard.format import format_roubles
 from services.dataset import clear_dataset_cache
@@ -187,6 +192,53 @@ def test_comparison_draws_both_selections(server):
     histogram = outputs["analytics-histogram"]
     assert [trace["name"] for trace in histogram["data"]] == ["Выборка", "Сравнение"]
     assert [sum(trace["y"]) for trace in histogram["data"]] == [6, 5]
+
+
+def _drawn_selection(name: str, colour: str, median: int) -> Selection:
+    experience = [
+        {"id": "between1And3", "p25": median - 10_000, "p50": median, "p75": median},
+        {"id": "moreThan6", "p25": None, "p50": None, "p75": None},
+    ]
+    salary = {
+        "p10": median - 20_000,
+        "p50": median,
+        "p90": median + 20_000,
+        "histogram": {
+            "edges": [median - 20_000, median, median + 20_000],
+            "counts": [2, 3],
+        },
+    }
+    return Selection(name, colour, {"experience": experience, "salary": salary})
+
+
+COMPARED = [
+    _drawn_selection("Выборка", ACCENT, 100_000),
+    _drawn_selection("Сравнение", COMPARISON, 110_000),
+]
+
+
+def test_experience_boxes_use_selection_colours_and_a_legend():
+    figure = make_experience_box_figure(
+        COMPARED, {"between1And3": "1–3"}, "ru", "light"
+    )
+
+    drawn = [(t["name"], t["line"]["color"], t["x"]) for t in figure["data"]]
+    assert drawn == [("Выборка", ACCENT, ["1–3"]), ("Сравнение", COMPARISON, ["1–3"])]
+    assert figure["layout"]["showlegend"] is True
+
+
+def test_histogram_labels_of_two_selections_sit_on_separate_rows():
+    figure = make_salary_histogram_figure(COMPARED, "ru", "light")
+
+    rows = [(note["text"][:3], note["y"]) for note in figure["layout"]["annotations"]]
+    assert rows == [
+        ("P10", 1.0),
+        ("P50", 1.08),
+        ("P90", 1.0),
+        ("P10", 1.16),
+        ("P50", 1.24),
+        ("P90", 1.16),
+    ]
 
 
 @pytest.mark.db
