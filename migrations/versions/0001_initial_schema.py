@@ -284,7 +284,6 @@ def upgrade() -> None:
         )
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("vacancy_work_formats", schema=None) as batch_op:
         batch_op.drop_index("ix_vacancy_work_formats_work_format")
