@@ -22,3 +22,14 @@ def test_upgrade_is_idempotent(database_url):
         assert "vacancies" in inspect(engine).get_table_names()
     finally:
         engine.dispose()
+
+
+def test_migrated_schema_matches_the_models(engine):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, Base.metadata)
+
+    assert differences == []
