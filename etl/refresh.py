@@ -818,7 +818,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     print_summary(outcome)
+    if outcome.status in ("complete", "partial"):
+        warm_new_data_version(settings)
     return outcome.exit_code
+
+
+def warm_new_data_version(settings: Settings) -> None:
+    """Build the written data version's snapshot and keyword postings now.
+
+    Web workers that see the new version wait on the snapshot build lock
+    and then map the result, instead of each building it on a user's
+    request. The data is already committed, so a failure here changes
+    nothing for the refresh's exit code: the app builds on first use.
+    """
+    from services.dataset import warm_dataset
+
+    engine = make_engine(settings.database_url)
+    try:
+        warm_dataset(engine, settings)
+    except Exception:
+        logger.exception("the new data version's snapshot was not built; "
+                         "the web app builds it on first use")  # fmt: skip
+    finally:
+        engine.dispose()
 
 
 if __name__ == "__main__":
