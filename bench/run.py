@@ -35,6 +35,7 @@ from bench.filter_mix import make_filter_mix
 from bench.load_test import LoadReport
 from bench.load_test import LoadTestError
 from bench.load_test import run_load_test
+from bench.stats_speed import ColdTimes
 from bench.stats_speed import Timings
 from bench.stats_speed import bench_settings
 from bench.stats_speed import get_process_rss_mb
@@ -89,9 +90,10 @@ class BackendResult:
     database: BenchDatabase
     model: Timings
     page: Timings
+    page_remembered: Timings
     naive: Timings
     page_sample: Timings
-    cold_seconds: float
+    cold: ColdTimes
     process_rss_mb: float
 
 
@@ -105,25 +107,29 @@ def measure_backend(database: BenchDatabase, mix, work_dir: Path) -> BackendResu
             model = measure_model_mix(session, settings, mix)
             rss = get_process_rss_mb()
             page = measure_page_mix(settings, mix)
+            page_remembered = measure_page_mix(settings, mix, remember_answers=True)
             sample = NAIVE_SAMPLE[database.backend]
             naive = measure_naive_mix(session, settings, mix[:sample])
             cold = measure_cold_request(session, settings)
     finally:
         engine.dispose()
     logger.info(
-        "%s: model p50 %.1f ms, page p50 %.1f p95 %.1f ms, cold %.2f s, "
-        "naive p50 %.0f ms",
+        "%s: model p50 %.1f ms, page p50 %.1f p95 %.1f ms, cold %.2f s "
+        "(raw builds %.1f + %.1f s), naive p50 %.0f ms",
         database.backend,
         model.p50,
         page.p50,
         page.p95,
-        cold,
+        cold.first_request,
+        cold.dataset_build,
+        cold.keywords_build,
         naive.p50,
     )
     return BackendResult(
         database,
         model,
         page,
+        page_remembered,
         naive,
         Timings(page.milliseconds[:sample], page.cpu_milliseconds[:sample]),
         cold,
@@ -177,17 +183,26 @@ def make_run_block(
         return fmt.format(pick(pg)), fmt.format(pick(sq)) if sq else "-"
 
     rows = [
-        ("page p50, warm mix (ms)", lambda r: r.page.p50, "{:.1f}",
+        ("page p50, warm mix, each computed (ms)", lambda r: r.page.p50, "{:.1f}",
          f"<= {TARGET_P50_MS}", pg.page.p50 <= TARGET_P50_MS),
-        ("page p95, warm mix (ms)", lambda r: r.page.p95, "{:.1f}",
+        ("page p95, warm mix, each computed (ms)", lambda r: r.page.p95, "{:.1f}",
          f"<= {TARGET_P95_MS}", pg.page.p95 <= TARGET_P95_MS),
         ("page worst (ms)", lambda r: r.page.worst, "{:.0f}", "", None),
         ("page CPU p50 / p95 (ms)",
          lambda r: f"{r.page.cpu_p50:.1f} / {r.page.cpu_p95:.1f}", "{}", "", None),
+        ("page p50 / p95, answers remembered (ms)",
+         lambda r: f"{r.page_remembered.p50:.1f} / {r.page_remembered.p95:.1f}",
+         "{}", "", None),
         ("model p50 / p95 (ms)", lambda r: f"{r.model.p50:.1f} / {r.model.p95:.1f}",
          "{}", "", None),
-        ("cold first request (s)", lambda r: r.cold_seconds, "{:.2f}",
-         f"<= {TARGET_COLD_S}", pg.cold_seconds <= TARGET_COLD_S),
+        ("cold: first request after the refresh's warm step (s)",
+         lambda r: r.cold.first_request, "{:.2f}",
+         f"<= {TARGET_COLD_S}", pg.cold.first_request <= TARGET_COLD_S),
+        ("cold: refresh's warm step (s)", lambda r: r.cold.warm_seconds, "{:.1f}",
+         "", None),
+        ("raw build, no snapshot: columns / keyword postings (s)",
+         lambda r: f"{r.cold.dataset_build:.1f} / {r.cold.keywords_build:.1f}",
+         "{}", "", None),
         ("naive p50 / p95 (ms)", lambda r: f"{r.naive.p50:.0f} / {r.naive.p95:.0f}",
          "{}", "", None),
         ("naive / page, p50 ratio", lambda r: r.naive.p50 / r.page_sample.p50,

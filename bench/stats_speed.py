@@ -4,8 +4,10 @@ Three measurements on one benchmark database:
 
 - the warm mix: `services.analytics.get_stats` (the model) and the analytics
   page's whole answer (`dashboard.analytics.compute_page`, figures and tables
-  serialised to JSON, as the Dash callback sends them) for each selection;
-- the cold first request: a new data version and an empty per-process cache;
+  serialised to JSON, as the Dash callback sends them) for each selection,
+  every one computed (the version's remembered answers are forgotten first);
+- the cold first request after a write: a fresh process's first page once
+  the refresh's warm step built the snapshot, and the raw builds without it;
 - the naive baseline most hh.ru dashboards use: `pandas.read_sql` of the
   selection's rows on every change, then the same statistics in pandas.
 """
@@ -17,6 +19,8 @@ import io
 import json
 import logging
 import pstats
+import subprocess
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -37,9 +41,12 @@ from sqlalchemy.orm import Session
 from app import create_app
 from bench.filter_mix import MixEntry
 from dashboard.analytics import compute_page
+from etl.refresh import warm_new_data_version
 from services import stats
 from services.analytics import get_stats
+from services.dataset import clear_answer_caches
 from services.dataset import clear_dataset_cache
+from services.dataset import get_dataset
 from services.filters import Filters
 from services.filters import split_query_words
 from services.schema import Area
@@ -48,6 +55,7 @@ from services.schema import Salary
 from services.schema import Vacancy
 from services.schema import VacancyRole
 from services.schema import VacancyWorkFormat
+from services.settings import PROJECT_ROOT
 from services.settings import Settings
 from services.timeutil import moscow_day_end_utc
 from services.timeutil import moscow_day_start_utc
@@ -121,21 +129,35 @@ def bench_settings(url: str, instance_dir: Path) -> Settings:
 def measure_model_mix(
     session: Session, settings: Settings, mix: list[MixEntry]
 ) -> Timings:
-    """`get_stats` per selection; the dataset is loaded before the clock runs."""
+    """`get_stats` per selection, each computed; the dataset is loaded first."""
     get_stats(session, Filters(), settings)
     watch = Stopwatch()
     for entry in mix:
+        clear_answer_caches()
         with watch:
             get_stats(session, entry.filters, settings)
     return watch.timings
 
 
-def measure_page_mix(settings: Settings, mix: list[MixEntry]) -> Timings:
-    """The page's whole answer per selection, serialised as Dash sends it."""
+def measure_page_mix(
+    settings: Settings, mix: list[MixEntry], remember_answers: bool = False
+) -> Timings:
+    """The page's whole answer per selection, serialised as Dash sends it.
+
+    By default every selection is computed: the remembered answers of the
+    data version are forgotten before each one (off the clock). With
+    `remember_answers` the mix runs twice and the second pass is timed, so
+    it shows what a popular selection costs once some user asked for it.
+    """
     app = create_app(settings)
     _render_page(app, Filters())
+    if remember_answers:
+        for entry in mix:
+            _render_page(app, entry.filters)
     watch = Stopwatch()
     for entry in mix:
+        if not remember_answers:
+            clear_answer_caches()
         with watch:
             _render_page(app, entry.filters)
     return watch.timings
@@ -155,10 +177,11 @@ def profile_page_mix(settings: Settings, mix: list[MixEntry]) -> str:
     app = create_app(settings)
     _render_page(app, Filters())
     profiler = cProfile.Profile()
-    profiler.enable()
     for entry in mix:
+        clear_answer_caches()
+        profiler.enable()
         _render_page(app, entry.filters)
-    profiler.disable()
+        profiler.disable()
     out = io.StringIO()
     report = pstats.Stats(profiler, stream=out)
     report.sort_stats("tottime").print_stats(PROFILE_LINES)
@@ -166,16 +189,73 @@ def profile_page_mix(settings: Settings, mix: list[MixEntry]) -> str:
     return out.getvalue()
 
 
-def measure_cold_request(session: Session, settings: Settings) -> float:
-    """Seconds to the first answer after a write: new version, empty cache."""
+@dataclass
+class ColdTimes:
+    """Seconds from a write to answers, as users meet it and as raw builds.
+
+    `first_request`: a fresh process's first page after the refresh's own
+    warm step (`etl.refresh.warm_new_data_version`, `warm_seconds`) built the
+    version's snapshot and keyword postings. `dataset_build` and
+    `keywords_build`: the same version built from the database with no
+    snapshot, as a process pays it when nobody built it before (the columns,
+    then the keyword postings of the first keyword query).
+    """
+
+    first_request: float
+    warm_seconds: float
+    dataset_build: float
+    keywords_build: float
+
+
+def measure_cold_request(session: Session, settings: Settings) -> ColdTimes:
+    """The raw builds of a new data version, then the cold request users meet."""
+    _save_new_version(session)
+    clear_dataset_cache()
+    started = time.perf_counter()
+    dataset = get_dataset(session, settings)
+    dataset_build = time.perf_counter() - started
+    started = time.perf_counter()
+    dataset.keywords.ensure_postings(session)
+    keywords_build = time.perf_counter() - started
+    del dataset
+    clear_dataset_cache()
+
+    _save_new_version(session)
+    started = time.perf_counter()
+    warm_new_data_version(settings)
+    warm_seconds = time.perf_counter() - started
+    clear_dataset_cache()
+    return ColdTimes(
+        first_request=time_first_request_in_new_process(settings),
+        warm_seconds=warm_seconds,
+        dataset_build=dataset_build,
+        keywords_build=keywords_build,
+    )
+
+
+def _save_new_version(session: Session) -> None:
     session.execute(
         text("UPDATE app_state SET data_version = :version"),
         {"version": f"bench-cold-{uuid.uuid4().hex[:8]}"},
     )
     session.commit()
-    clear_dataset_cache()
+
+
+def time_first_request_in_new_process(settings: Settings) -> float:
+    """Seconds of the first page in a new Python process (imports excluded)."""
+    answer = subprocess.run(
+        [sys.executable, "-m", "bench.stats_speed", "--first-request",
+         settings.database_url, str(settings.instance_dir)],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return float(answer.stdout.strip().splitlines()[-1])
+
+
+def time_first_request(url: str, instance_dir: Path) -> float:
+    """Seconds to this process's first page: the app exists, nothing is loaded."""
+    app = create_app(bench_settings(url, instance_dir))
     started = time.perf_counter()
-    get_stats(session, Filters(), settings)
+    _render_page(app, Filters())
     return time.perf_counter() - started
 
 
@@ -344,3 +424,11 @@ def measure_naive_mix(
         with watch:
             compute_naive_stats(session, entry.filters, settings, reference)
     return watch.timings
+
+
+if __name__ == "__main__":
+    # python -m bench.stats_speed --first-request <database url> <instance dir>
+    if sys.argv[1:2] != ["--first-request"] or len(sys.argv) != 4:
+        sys.exit("usage: python -m bench.stats_speed --first-request URL DIR")
+    logging.basicConfig(level=logging.WARNING)
+    print(f"{time_first_request(sys.argv[2], Path(sys.argv[3])):.4f}")

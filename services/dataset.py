@@ -446,6 +446,18 @@ def clear_dataset_cache() -> None:
         _cache.clear()
 
 
+def clear_answer_caches() -> None:
+    """Forget the remembered answers of every loaded dataset, keeping its columns.
+
+    Benchmarks call it so that every selection is computed, not recalled.
+    """
+    with _cache_lock:
+        datasets = list(_cache.values())
+    for dataset in datasets:
+        with dataset.answers.lock:
+            dataset.answers.answers.clear()
+
+
 # --- reading columns -----------------------------------------------------------
 
 
