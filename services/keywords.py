@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import itertools
 import logging
+import queue
 import re
 import threading
 import time
 from collections import OrderedDict
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 WORD_CACHE_SIZE = 64
 TEXT_CHUNK = 25_000
+# Chunks of texts fetched ahead of the one being split (PostgreSQL).
+READ_AHEAD = 2
 TOKEN_SEPARATOR = b"\n"
 # A token no search text holds: PostgreSQL text cannot contain NUL.
 TEXT_END = "\0"
@@ -185,9 +189,11 @@ def compute_token_postings(session: Session, ids: np.ndarray) -> TokenPostings:
     for chunk_ids, texts in get_search_texts(session):
         rows, found = locate_ids(ids, chunk_ids)
         tokens, positions = split_chunk_tokens(texts, vocabulary)
-        kept = found[positions]
-        token_parts.append(tokens[kept])
-        row_parts.append(rows[positions[kept]].astype(np.int32))
+        if not found.all():
+            kept = found[positions]
+            tokens, positions = tokens[kept], positions[kept]
+        token_parts.append(tokens)
+        row_parts.append(rows[positions].astype(np.int32))
     postings = _make_postings(vocabulary, token_parts, row_parts)
     logger.info(
         "Keyword postings: %d tokens, %d postings for %d vacancies in %.2f s",
@@ -200,7 +206,8 @@ def compute_token_postings(session: Session, ids: np.ndarray) -> TokenPostings:
 
 
 def split_chunk_tokens(texts: list[str], vocabulary) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct (token number, text position) pairs of a chunk of texts.
+    """Distinct (token number, text position) pairs of a chunk of texts,
+    ordered by token, then position.
 
     The texts are split in one call, joined by a marker token that no text
     holds; a text that holds it is split on its own.
@@ -212,14 +219,16 @@ def split_chunk_tokens(texts: list[str], vocabulary) -> tuple[np.ndarray, np.nda
     numbers = np.fromiter(
         map(vocabulary.__getitem__, words), dtype=np.int64, count=len(words)
     )
-    positions = np.cumsum(numbers == 0)
-    kept = numbers != 0
-    size = max(len(texts), 1)
-    pairs = np.sort(numbers[kept] * size + positions[kept])
+    ends = numbers == 0
+    positions = np.cumsum(ends)
+    kept = ~ends
+    # Token number in the high bits, text position in the low ones.
+    shift = max(len(texts), 1).bit_length()
+    pairs = np.sort((numbers[kept] << shift) | positions[kept])
     # Sorting and dropping repeats beats np.unique's hash table here.
     pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))[: pairs.size]]
-    tokens, positions = np.divmod(pairs, size)
-    return tokens.astype(np.int32), positions
+    tokens = (pairs >> shift).astype(np.int32)
+    return tokens, pairs & ((1 << shift) - 1)
 
 
 def _split_texts_one_by_one(texts: list[str], vocabulary):
@@ -228,22 +237,47 @@ def _split_texts_one_by_one(texts: list[str], vocabulary):
         numbers = sorted({vocabulary[word] for word in text.split()})
         tokens.extend(numbers)
         positions.extend([position] * len(numbers))
-    return np.array(tokens, dtype=np.int32), np.array(positions, dtype=np.int64)
+    tokens = np.array(tokens, dtype=np.int32)
+    positions = np.array(positions, dtype=np.int64)
+    by_token = np.lexsort((positions, tokens))
+    return tokens[by_token], positions[by_token]
 
 
 def _make_postings(vocabulary, token_parts, row_parts) -> TokenPostings:
-    tokens = np.concatenate(token_parts) if token_parts else np.zeros(0, np.int32)
-    rows = np.concatenate(row_parts) if row_parts else np.zeros(0, np.int32)
-    by_token = np.argsort(tokens, kind="stable")
-    counts = np.bincount(tokens, minlength=len(vocabulary))
+    """Postings from each chunk's (token, row) pairs, sorted by token then row.
+
+    Chunks come in row order, so a token's rows are its rows of the first
+    chunk, then of the second, and so on: each chunk's runs are copied to
+    where its token's rows continue, with no sort over all the postings.
+    """
+    counts = np.zeros(len(vocabulary), dtype=np.int64)
+    for tokens in token_parts:
+        counts += np.bincount(tokens, minlength=counts.size)
+    bounds = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    rows = np.empty(int(bounds[-1]), dtype=np.int32)
+    filled = bounds[:-1].copy()
+    for tokens, chunk_rows in zip(token_parts, row_parts, strict=True):
+        _place_chunk_rows(tokens, chunk_rows, rows, filled)
     encoded = [token.encode("utf-8") + TOKEN_SEPARATOR for token in vocabulary]
     lengths = np.fromiter((len(t) for t in encoded), dtype=np.int64, count=len(encoded))
     return TokenPostings(
         vocabulary=np.frombuffer(b"".join(encoded), dtype=np.uint8),
         starts=np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64),
-        bounds=np.concatenate(([0], np.cumsum(counts))).astype(np.int64),
-        rows=rows[by_token],
+        bounds=bounds,
+        rows=rows,
     )
+
+
+def _place_chunk_rows(tokens, chunk_rows, rows, filled) -> None:
+    """Copy a chunk's rows (sorted by token) after each token's rows so far."""
+    if tokens.size == 0:
+        return
+    run_starts = np.flatnonzero(np.concatenate(([True], tokens[1:] != tokens[:-1])))
+    run_tokens = tokens[run_starts]
+    run_lengths = np.diff(np.append(run_starts, tokens.size))
+    shift = np.repeat(filled[run_tokens] - run_starts, run_lengths)
+    rows[np.arange(tokens.size) + shift] = chunk_rows
+    filled[run_tokens] += run_lengths
 
 
 def locate_ids(ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -261,24 +295,73 @@ def get_search_texts(session: Session):
     texts as one UTF-8 byte string.
     """
     connection = session.connection().connection.driver_connection
+    if is_sqlite(session.get_bind()):
+        # sqlite3 connections refuse use from another thread.
+        yield from _iterate_chunks(_get_sqlite_text_chunk, connection)
+    else:
+        yield from read_ahead(_iterate_chunks(_get_postgres_text_chunk, connection))
+
+
+def _iterate_chunks(get_chunk, connection):
     after = -(2**63)
     while True:
-        if is_sqlite(session.get_bind()):
-            rows = connection.execute(
-                "SELECT id, coalesce(search_text, '') FROM vacancies"
-                " WHERE id > ? ORDER BY id LIMIT ?",
-                (after, TEXT_CHUNK),
-            ).fetchall()
-            if not rows:
-                return
-            chunk_ids = np.array([row[0] for row in rows], dtype=np.int64)
-            texts = [row[1] for row in rows]
-        else:
-            chunk_ids, texts = _get_postgres_text_chunk(connection, after)
-            if chunk_ids.size == 0:
-                return
+        chunk_ids, texts = get_chunk(connection, after)
+        if chunk_ids.size == 0:
+            return
         yield chunk_ids, texts
         after = int(chunk_ids.max())
+
+
+def read_ahead(items: Iterator) -> Iterator:
+    """Yield from `items`, producing the next one on a thread meanwhile.
+
+    The database prepares and sends the next chunk of texts while this
+    thread splits the current one. An error of the producer is raised here.
+    """
+    ready: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
+    stop = threading.Event()
+
+    def offer(message) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(message, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer(("item", item)):
+                    return
+            offer(("done", None))
+        except BaseException as error:  # handed to the consumer, who raises it
+            offer(("error", error))
+
+    producer = threading.Thread(target=produce, name="read-ahead", daemon=True)
+    producer.start()
+    try:
+        while True:
+            kind, value = ready.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        producer.join()
+
+
+def _get_sqlite_text_chunk(connection, after: int):
+    rows = connection.execute(
+        "SELECT id, coalesce(search_text, '') FROM vacancies"
+        " WHERE id > ? ORDER BY id LIMIT ?",
+        (after, TEXT_CHUNK),
+    ).fetchall()
+    chunk_ids = np.array([row[0] for row in rows], dtype=np.int64)
+    return chunk_ids, [row[1] for row in rows]
 
 
 def _get_postgres_text_chunk(connection, after: int):

@@ -16,6 +16,7 @@ from services.dataset import get_dataset
 from services.filters import Filters
 from services.filters import split_query_words
 from services.keywords import KeywordIndex
+from services.keywords import _make_postings
 from services.keywords import split_chunk_tokens
 from services.schema import Vacancy
 from tests.test_analytics import SETTINGS
@@ -150,3 +151,24 @@ def test_chunk_tokens_pair_each_text_with_its_distinct_tokens(texts):
     )
     expected = sorted((p, w) for p, text in enumerate(texts) for w in set(text.split()))
     assert pairs == expected
+    ordered = list(zip(tokens.tolist(), positions.tolist(), strict=True))
+    assert ordered == sorted(ordered)
+
+
+def test_postings_of_several_chunks_list_each_tokens_rows_in_order():
+    chunks = [["a b", "b c"], ["x\0y a", "c b"], ["", "a a", "y"]]
+    vocabulary = defaultdict(itertools.count().__next__)
+    vocabulary["\0"]
+    token_parts, row_parts, first_row = [], [], 0
+    for texts in chunks:
+        tokens, positions = split_chunk_tokens(texts, vocabulary)
+        token_parts.append(tokens)
+        row_parts.append((positions + first_row).astype(np.int32))
+        first_row += len(texts)
+    postings = _make_postings(vocabulary, token_parts, row_parts)
+
+    every_text = [text for texts in chunks for text in texts]
+    for token, number in vocabulary.items():
+        rows = postings.rows[postings.bounds[number] : postings.bounds[number + 1]]
+        expected = [row for row, text in enumerate(every_text) if token in text.split()]
+        assert rows.tolist() == expected, token
