@@ -1,0 +1,112 @@
+"""A refresh builds its data version's snapshot; the web app maps it, never builds."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from etl.refresh import main
+from services import dataset as dataset_module
+from services import keywords as keywords_module
+from services.analytics import get_stats
+from services.dataset import clear_dataset_cache
+from services.dataset import get_dataset
+from services.filters import Filters
+from services.schema import Vacancy
+from services.snapshot import get_snapshot_root
+from services.state import get_data_info
+from tests.test_analytics import SETTINGS
+from tests.test_refresh import refresh_env
+from tests.test_refresh import run_refresh
+
+pytestmark = pytest.mark.db
+
+# A day of the fake hh.ru's vacancies that it can serve in full.
+WINDOW = ("--date-from", "2026-03-01", "--date-to", "2026-03-01")
+
+
+@pytest.fixture(autouse=True)
+def fresh_dataset_cache():
+    clear_dataset_cache()
+    yield
+    clear_dataset_cache()
+
+
+def snapshot_folders(instance_dir) -> list[str]:
+    root = get_snapshot_root(instance_dir)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir())
+
+
+def forbid_building(monkeypatch) -> None:
+    def fail(*_args):
+        raise AssertionError("built from the database instead of mapped")
+
+    monkeypatch.setattr(dataset_module, "load_dataset", fail)
+    monkeypatch.setattr(keywords_module, "compute_token_postings", fail)
+
+
+def get_some_word(session: Session) -> str:
+    texts = select(Vacancy.search_text).where(Vacancy.search_text.is_not(None))
+    return session.scalars(texts.order_by(Vacancy.id)).first().split()[0]
+
+
+def test_the_app_maps_what_the_refresh_built(
+    make_fake_hh, database_url, engine, tmp_path, monkeypatch
+):
+    env = refresh_env(database_url, make_fake_hh().url, tmp_path)
+    result = run_refresh(env, *WINDOW)
+    assert result.returncode == 0, result.stderr
+
+    instance = tmp_path / "instance"
+    folders = snapshot_folders(instance)
+    assert len(folders) == 2 and folders[1] == folders[0] + "-keywords", folders
+    settings = replace(SETTINGS, database_url=database_url, instance_dir=instance)
+    elsewhere = replace(settings, instance_dir=tmp_path / "elsewhere")
+    with Session(engine) as session:
+        word = get_some_word(session)
+        selections = [Filters(), Filters(q=word), Filters(q=word, basis="gross")]
+        built = [get_stats(session, f, elsewhere) for f in selections]
+        clear_dataset_cache()
+        forbid_building(monkeypatch)
+
+        mapped = [get_stats(session, f, settings) for f in selections]
+        dataset = get_dataset(session, settings)
+
+        assert dataset.version == get_data_info(session).version
+    assert mapped == built
+    assert built[1]["vacancies"] > 0
+    assert snapshot_folders(instance) == folders
+
+
+def test_a_failed_warm_step_keeps_the_refresh_exit_code(
+    make_fake_hh, database_url, engine, tmp_path, monkeypatch, caplog
+):
+    def break_warming(*_args):
+        raise RuntimeError("disk on fire")
+
+    for name, value in refresh_env(database_url, make_fake_hh().url, tmp_path).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(dataset_module, "warm_dataset", break_warming)
+
+    with caplog.at_level(logging.ERROR, logger="etl.refresh"):
+        assert main(list(WINDOW)) == 0
+
+    assert "snapshot was not built" in caplog.text
+    assert "disk on fire" in caplog.text
+    assert snapshot_folders(tmp_path / "instance") == []
+    with Session(engine) as session:
+        assert session.scalars(select(Vacancy.id)).first() is not None
+
+
+def test_a_refresh_without_writes_builds_no_snapshot(database_url, tmp_path):
+    env = refresh_env(database_url, "http://127.0.0.1:9", tmp_path, HH_RETRIES="0")
+    result = run_refresh(env, "--days", "1")
+
+    assert result.returncode == 1
+    assert snapshot_folders(tmp_path / "instance") == []
