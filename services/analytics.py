@@ -24,7 +24,9 @@ from services.dataset import UNKNOWN_CURRENCY
 from services.dataset import Categories
 from services.dataset import Dataset
 from services.dataset import SalaryIndex
+from services.dataset import count_common_bits
 from services.dataset import get_dataset
+from services.dataset import pack_bits
 from services.dataset import with_none
 from services.filters import Filters
 from services.filters import split_query_words
@@ -38,7 +40,8 @@ from services.timeutil import moscow_day_start_utc
 
 logger = logging.getLogger(__name__)
 
-SMALL_CODE_COUNT = 16
+# Columns with at most this many codes are counted on packed bits per code.
+BIT_COUNT_CODES = 64
 DOWNLOAD_LIMIT = 100_000
 DOWNLOAD_CHUNK = 5_000
 VACANCY_URL = "https://hh.ru/vacancy/{id}"
@@ -181,17 +184,24 @@ class Selection:
     """The selected vacancies (a mask) and their included salaries, in order.
 
     `chosen` marks, in the salary index's order, the salaries of selected
-    vacancies; `values` are those salaries, ascending.
+    vacancies; `values` are those salaries, ascending. `bits` is the mask
+    packed into 64-bit words, so counting the selected vacancies of a column
+    reads an eighth of a byte per vacancy.
     """
 
     mask: np.ndarray
     index: SalaryIndex
     chosen: np.ndarray
     values: np.ndarray
+    bits: np.ndarray
 
     def salary_keys(self, name: str) -> np.ndarray:
         """Group codes of the selected salaries, in salary order."""
         return self.index.keys[name][self.chosen]
+
+    def count(self, member_bits: np.ndarray) -> int:
+        """Selected vacancies among those of a packed boolean column."""
+        return count_common_bits(self.bits, member_bits)
 
 
 def compute_masked_stats(
@@ -204,9 +214,9 @@ def compute_masked_stats(
     percentile needs a sort of its own.
     """
     chosen = mask[index.rows]
-    selection = Selection(mask, index, chosen, index.values[chosen])
+    selection = Selection(mask, index, chosen, index.values[chosen], pack_bits(mask))
     vacancies = int(np.count_nonzero(mask))
-    with_salary = int(np.count_nonzero(dataset.discloses & mask))
+    with_salary = selection.count(dataset.member_bits("discloses", dataset.discloses))
     employer_counts = _count_by_code(
         dataset.employers.codes[mask], dataset.employers.labels.size
     )
@@ -215,7 +225,7 @@ def compute_masked_stats(
     salary = {"basis": filters.basis, "view": filters.view}
     salary.update(stats.compute_sorted_summary(values))
     salary["histogram"] = stats.compute_histogram(values, ordered=True)
-    salary["excluded"] = _compute_exclusions(index, mask)
+    salary["excluded"] = _compute_exclusions(dataset, selection)
     salary["outside_russia"] = int(np.count_nonzero(index.outside[chosen]))
     return {
         "vacancies": vacancies,
@@ -224,9 +234,14 @@ def compute_masked_stats(
         "disclosure_rate": with_salary / vacancies if vacancies else None,
         "salary": salary,
         "experience": compute_category_rows(
-            dataset.experience, selection, "experience", stats.EXPERIENCE_ORDER
+            dataset,
+            dataset.experience,
+            selection,
+            "experience",
+            stats.EXPERIENCE_ORDER,
         ),
         "employment_form": compute_category_rows(
+            dataset,
             dataset.employment_form,
             selection,
             "employment_form",
@@ -257,22 +272,26 @@ def _count_by_code(codes: np.ndarray, size: int) -> np.ndarray:
     return counts[1:]
 
 
-def count_masked_codes(codes: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
-    """Selected vacancies per code (codes 0 .. size - 1).
+def count_selected_codes(
+    dataset: Dataset, selection: Selection, key, codes: np.ndarray, size: int
+) -> np.ndarray:
+    """Selected vacancies per code (codes 0 .. size - 1) of the column `key`.
 
-    A few codes are counted by comparison: much cheaper than compressing the
-    column and widening it for `np.bincount`.
+    A few codes are counted on packed bits, one AND and popcount per code:
+    much cheaper than compressing the column and widening it for
+    `np.bincount`, or comparing every vacancy's code once per code.
     """
-    if size <= SMALL_CODE_COUNT:
-        return np.array(
-            [np.count_nonzero((codes == code) & mask) for code in range(size)],
-            dtype=np.int64,
-        )
-    return np.bincount(codes[mask], minlength=size)
+    if size <= BIT_COUNT_CODES:
+        code_bits = dataset.code_bits(key, codes, size)
+        return np.array([selection.count(bits) for bits in code_bits], dtype=np.int64)
+    return np.bincount(codes[selection.mask], minlength=size)
 
 
-def _compute_exclusions(index: SalaryIndex, mask: np.ndarray) -> dict:
-    counts = count_masked_codes(index.classes, mask, INCLUDED + 1)
+def _compute_exclusions(dataset: Dataset, selection: Selection) -> dict:
+    # Salary indexes live as long as their dataset, so the id names the column.
+    index = selection.index
+    key = ("salary classes", id(index))
+    counts = count_selected_codes(dataset, selection, key, index.classes, INCLUDED + 1)
     return {
         "not_monthly": int(counts[NOT_MONTHLY]),
         "unknown_currency": int(counts[UNKNOWN_CURRENCY]),
@@ -298,11 +317,15 @@ def _group_values(grouped: np.ndarray, bounds: np.ndarray, code: int | None):
 
 
 def compute_category_rows(
-    categories: Categories, selection: Selection, key: str, known: tuple[str, ...]
+    dataset: Dataset,
+    categories: Categories,
+    selection: Selection,
+    key: str,
+    known: tuple[str, ...],
 ) -> list[dict]:
     """A distribution: known ids in order, other ids seen, then unknown."""
     size = categories.labels.size
-    counts = count_masked_codes(categories.codes, selection.mask, size)
+    counts = count_selected_codes(dataset, selection, key, categories.codes, size)
     seen = {
         label: int(count)
         for label, count in zip(categories.labels, counts, strict=True)
@@ -333,7 +356,7 @@ def compute_work_format_rows(dataset: Dataset, selection: Selection) -> list[dic
     members = dict(dataset.work_format_members)
     members[stats.UNKNOWN] = dataset.work_formats.without_any
     counts = {
-        value: int(np.count_nonzero(member & selection.mask))
+        value: selection.count(dataset.member_bits(("work format", value), member))
         for value, member in members.items()
     }
     others = sorted(
@@ -409,7 +432,9 @@ def compute_top_rows(
 def compute_weekly_rows(dataset: Dataset, selection: Selection) -> list[dict]:
     """Vacancies, n and median per Moscow Monday-start week, gaps filled."""
     week_count = dataset.week_labels.size
-    vacancies = count_masked_codes(dataset.week_codes, selection.mask, week_count)
+    vacancies = count_selected_codes(
+        dataset, selection, "week", dataset.week_codes, week_count
+    )
     if not vacancies.any():
         return []
     grouped, bounds = split_sorted_groups(

@@ -205,6 +205,7 @@ class Dataset:
     salary_indexes: dict = field(default_factory=dict)
     salary_classes: dict = field(default_factory=dict)
     name_indexes: dict = field(default_factory=dict, metadata=NOT_SAVED)
+    bit_sets: dict = field(default_factory=dict, metadata=NOT_SAVED)
     answers: AnswerCache = field(
         default_factory=lambda: AnswerCache(), metadata=NOT_SAVED
     )
@@ -280,6 +281,26 @@ class Dataset:
             for basis in BASES:
                 self.salary_index(view, basis, salary_min, salary_max)
 
+    def code_bits(self, key, codes: np.ndarray, size: int) -> list[np.ndarray]:
+        """Per code 0 .. size - 1, the packed bits of the vacancies holding it.
+
+        Built on first use and kept by this process; `key` names the column.
+        """
+        with self.lock:
+            bits = self.bit_sets.get(key)
+            if bits is None:
+                bits = [pack_bits(codes == code) for code in range(size)]
+                self.bit_sets[key] = bits
+            return bits
+
+    def member_bits(self, key, member: np.ndarray) -> np.ndarray:
+        """The packed bits of a boolean column, built on first use."""
+        with self.lock:
+            bits = self.bit_sets.get(key)
+            if bits is None:
+                bits = self.bit_sets[key] = pack_bits(member)
+            return bits
+
     def keyword_rows(self, session: Session, words: tuple[str, ...]) -> np.ndarray:
         """Row positions of vacancies whose search text holds every word."""
         return self.keywords.find_rows(session, words)
@@ -287,6 +308,20 @@ class Dataset:
     def keyword_mask(self, session: Session, words: tuple[str, ...]) -> np.ndarray:
         """Per vacancy: does its search text hold every word?"""
         return self.keywords.find_mask(session, words)
+
+
+def pack_bits(flags: np.ndarray) -> np.ndarray:
+    """Booleans as 64-bit words of bits (zero-padded), for `count_common_bits`."""
+    packed = np.packbits(flags)
+    padding = -packed.size % 8
+    if padding:
+        packed = np.concatenate((packed, np.zeros(padding, dtype=np.uint8)))
+    return packed.view(np.uint64)
+
+
+def count_common_bits(left: np.ndarray, right: np.ndarray) -> int:
+    """How many positions two packed bit sets both hold."""
+    return int(np.bitwise_count(left & right).sum(dtype=np.int64))
 
 
 def spread_down_tree(inside: np.ndarray, parents: np.ndarray) -> np.ndarray:
