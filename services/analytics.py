@@ -69,7 +69,7 @@ def get_stats(session: Session, filters: Filters, settings: Settings) -> dict:
     selection that match nothing in the data (stale links).
     """
     info = get_data_info(session)
-    dataset = get_dataset(session, settings)
+    dataset = get_dataset(session, settings, info.version)
     key = (filters, settings.salary_min_rub, settings.salary_max_rub)
     statistics = dataset.answers.get(key)
     if statistics is None:

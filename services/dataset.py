@@ -343,10 +343,11 @@ _cache: dict[str, Dataset] = {}
 _cache_lock = threading.Lock()
 
 
-def get_dataset(session: Session, settings=None) -> Dataset:
+def get_dataset(session: Session, settings=None, version: str | None = None) -> Dataset:
     """The dataset of the database's current data version, loaded at most once.
 
-    One cheap query reads the version per call; a new version is loaded while
+    One cheap query reads the version per call, unless the caller read it
+    already in this transaction and passes it; a new version is loaded while
     holding a lock, so concurrent requests of one process share the work.
     With `settings`, the dataset comes from the version's snapshot in the
     instance folder (built and saved by the first process that needs it),
@@ -354,7 +355,8 @@ def get_dataset(session: Session, settings=None) -> Dataset:
     plausibility range.
     """
     database = _database_name(session)
-    version = get_data_info(session).version
+    if version is None:
+        version = get_data_info(session).version
     dataset = _cache.get(database)
     if dataset is not None and dataset.version == version:
         return dataset
