@@ -69,7 +69,8 @@ FLUSH_ROWS = 20_000
 VACANCY_COLUMNS = (
     "id", "name", "published_at", "area_id", "employer_id", "employer_name",
     "experience", "employment_form", "schedule", "employment", "requirement",
-    "responsibility", "search_text", "closed_at", "first_seen_at", "last_seen_at",
+    "responsibility", "search_text", "content_hash", "closed_at", "first_seen_at",
+    "last_seen_at",
 )  # fmt: skip
 SALARY_COLUMNS = (
     "vacancy_id", "salary_from", "salary_to", "currency", "gross", "mode",

@@ -9,10 +9,14 @@ the window (closed). Timed from reading the first page file to the commit, JSON
 parsing included; the load runs in a child process so its peak memory is its
 own.
 
+As in a refresh, pages are staged by COPY into temporary tables of one
+connection (`etl.load.open_staging`), and the final write runs on it.
+
     .venv/bin/python -m bench.load_speed [--pages 1000] [--no-write]
 
-Databases: `hhload_base_<N>` is built once with set-based SQL and kept with a
-marker; each run loads into a template copy, `hhload_run`, dropped at the end.
+Databases: `hhload_base_<N>_f<format>` is built once with set-based SQL on the
+current schema and kept with a marker; each run loads into a template copy,
+`hhload_run`, dropped at the end.
 """
 
 from __future__ import annotations
@@ -33,14 +37,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import orjson
-from sqlalchemy.orm import Session
 
 from bench.build_dataset import clone_postgres_database
 from bench.build_dataset import drop_postgres_database
 from bench.build_dataset import ensure_postgres_database
 from bench.build_dataset import postgres_url
 from etl.load import ClosingScope
-from etl.load import StagingFile
+from etl.load import open_staging
+from etl.load import open_write_session
 from etl.load import save_data_written
 from etl.load import save_search_page
 from etl.load import save_staged_refresh
@@ -63,7 +67,7 @@ WINDOW_DAYS = 30
 WINDOW_FIRST_ID = 900_001
 NEW_IDS = 5_000
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=MOSCOW_OFFSET)
-BASE_FORMAT = "3"
+BASE_FORMAT = "4"
 PAGES_FOLDER = PROJECT_ROOT / "instance" / "bench" / "load-pages"
 RESULTS = PROJECT_ROOT / "bench" / "RESULTS.md"
 TARGET_PER_SECOND = 25_000
@@ -80,7 +84,8 @@ def naive_utc(moment: datetime) -> datetime:
 
 
 def base_database(baseline: int) -> str:
-    return f"hhload_base_{baseline}"
+    # The format is in the name: a checkout of another format keeps its own.
+    return f"hhload_base_{baseline}_f{BASE_FORMAT}"
 
 
 # --- the saved pages ------------------------------------------------------------------
@@ -251,7 +256,7 @@ def load_pages(url: str, folder: Path, previous: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         started = time.perf_counter()
         cpu_started = time.process_time()
-        staging = StagingFile(Path(scratch))
+        staging = open_staging(engine, Path(scratch))
         for page, path in enumerate(paths):
             envelope = orjson.loads(path.read_bytes())
             if previous:
@@ -261,7 +266,7 @@ def load_pages(url: str, folder: Path, previous: bool = False) -> dict:
         staging.save_scope_areas(areas)
         duplicates = staging.settle_duplicates()
         staged = time.perf_counter()
-        with Session(engine) as session:
+        with open_write_session(engine, staging) as session:
             counts = save_staged_refresh(
                 session, staging, now, None if previous else closing, True
             )

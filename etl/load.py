@@ -1,21 +1,27 @@
 """Staging and the final write: how a refresh reaches the live tables.
 
-Pages go to a staging file (SQLite, beside the instance) while users keep
-reading the old data. The final write copies the deduplicated staging rows into
-temporary tables of the target database (COPY on PostgreSQL) and merges them
-into the live tables in one transaction, under the maintenance flag. Upserts are
-keyed on hh ids.
+Pages are staged while users keep reading the old data. On PostgreSQL they go
+by COPY into temporary tables of a connection the refresh holds until its final
+write, which runs on that connection; a killed refresh loses them with the
+connection. On SQLite they go to a staging file beside the instance, copied
+into temporary tables of the target at the final write. Either way the final
+write merges the deduplicated rows into the live tables in one transaction,
+under the maintenance flag. Upserts are keyed on hh ids.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import socket
 import sqlite3
 import tempfile
 import uuid
 from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +30,7 @@ from sqlalchemy import Engine
 from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy import update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -58,7 +65,8 @@ STAGING_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("experience", "text"), ("employment_form", "text"),
         ("schedule", "text"), ("employment", "text"),
         ("requirement", "text"), ("responsibility", "text"),
-        ("search_text", "text"), ("closed_at", "timestamp"),
+        ("search_text", "text"), ("content_hash", "bigint"),
+        ("closed_at", "timestamp"),
     ),
     "st_salaries": (
         ("seq", "bigint"), ("vacancy_id", "bigint"),
@@ -95,6 +103,13 @@ ROWS_BY_TABLE = {
 }
 
 VACANCY_COLUMNS = [name for name, _ in STAGING_COLUMNS["st_vacancies"]][1:]
+# The staged copy of a vacancy that wins: the latest published_at, on a tie
+# the first in plan order.
+WINNERS_SQL = (
+    "SELECT seq FROM (SELECT seq, ROW_NUMBER() OVER ("
+    " PARTITION BY id ORDER BY published_at DESC, seq) AS place"
+    " FROM st_vacancies) ranked WHERE place = 1"
+)
 SALARY_COLUMNS = [name for name, _ in STAGING_COLUMNS["st_salaries"]][1:]
 
 
@@ -172,12 +187,7 @@ class StagingFile:
     def settle_duplicates(self) -> int:
         """Keep one copy per vacancy id; return the number of copies dropped."""
         db = self.connection
-        db.execute(
-            "CREATE TABLE st_winners AS SELECT seq FROM ("
-            " SELECT seq, ROW_NUMBER() OVER ("
-            "  PARTITION BY id ORDER BY published_at DESC, seq) AS place"
-            " FROM st_vacancies) WHERE place = 1"
-        )
+        db.execute(f"CREATE TABLE st_winners AS {WINNERS_SQL}")
         self.unique = db.execute("SELECT count(*) FROM st_winners").fetchone()[0]
         if self.unique < self.staged:
             db.execute("CREATE UNIQUE INDEX st_winners_seq ON st_winners (seq)")
@@ -206,8 +216,125 @@ class StagingFile:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+class PostgresStaging:
+    """A refresh's rows in temporary tables of a connection it holds.
+
+    Pages are buffered and sent by COPY `BATCH_VACANCIES` vacancies at a time,
+    each batch committed, so memory stays bounded and users keep reading the
+    live tables. The final write runs on the same connection (see
+    `open_write_session`); the tables die with it, a killed refresh's too.
+    """
+
+    BATCH_VACANCIES = 5_000
+    TEMP_BUFFERS = "256MB"
+
+    def __init__(self, engine: Engine):
+        self.connection = engine.connect()
+        self._enlarge_temp_buffers()
+        for table in STAGING_COLUMNS:
+            self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+            self.connection.exec_driver_sql(_create_table_sql(table, temporary=True))
+        # The employer staged last wins, as in the staging file.
+        self.connection.exec_driver_sql(
+            "ALTER TABLE st_employers ADD COLUMN place bigint"
+            " GENERATED ALWAYS AS IDENTITY"
+        )
+        self.connection.commit()
+        self.pending = StagedRows()
+        self.labels: dict[tuple[str, str], str] = {}
+        self.staged = 0
+        self.unique = 0
+
+    def _enlarge_temp_buffers(self) -> None:
+        # Temporary tables live in the session's own buffers, 8 MB by default:
+        # a nightly refresh's rows would go through temporary files. The size
+        # can only change before the session's first temporary table.
+        try:
+            with self.connection.begin_nested():
+                self.connection.exec_driver_sql(
+                    f"SET temp_buffers = '{self.TEMP_BUFFERS}'"
+                )
+        except DBAPIError:
+            logger.info("staging keeps the connection's temp_buffers")
+
+    def save_rows(self, rows: StagedRows) -> None:
+        """Append one page's rows; send them when the batch is full."""
+        for attribute in ROWS_BY_TABLE.values():
+            getattr(self.pending, attribute).extend(getattr(rows, attribute))
+        self.staged += len(rows.vacancies)
+        if len(self.pending) >= self.BATCH_VACANCIES:
+            self._send_pending()
+
+    def _send_pending(self) -> None:
+        for table, attribute in ROWS_BY_TABLE.items():
+            batch = getattr(self.pending, attribute)
+            if batch:
+                _copy_rows_postgres(self.connection, table, batch)
+        self.connection.commit()
+        self.pending = StagedRows()
+
+    def save_labels(self, labels: Mapping[tuple[str, str], str]) -> None:
+        # A few hundred enum names at most: kept in memory.
+        self.labels.update(labels)
+
+    def save_scope_areas(self, area_ids: Iterable[int]) -> None:
+        _copy_rows_postgres(self.connection, "st_scope_areas", [(a,) for a in area_ids])
+        self.connection.commit()
+
+    def settle_duplicates(self) -> int:
+        """Keep one copy per vacancy id; index the tables for the final write.
+
+        Returns the number of copies dropped.
+        """
+        self._send_pending()
+        run = self.connection.exec_driver_sql
+        self.unique = run("SELECT count(DISTINCT id) FROM st_vacancies").scalar_one()
+        if self.unique < self.staged:
+            run(f"CREATE TEMPORARY TABLE st_winners AS {WINNERS_SQL}")
+            for table in ("st_vacancies", "st_salaries", "st_work_formats", "st_roles"):
+                run(
+                    f"DELETE FROM {table} t WHERE NOT EXISTS"
+                    " (SELECT 1 FROM st_winners w WHERE w.seq = t.seq)"
+                )
+        run(
+            "DELETE FROM st_employers WHERE place NOT IN"
+            " (SELECT max(place) FROM st_employers GROUP BY id)"
+        )
+        index_staging_tables(self.connection)
+        self.connection.commit()
+        return self.staged - self.unique
+
+    def get_labels(self) -> dict[tuple[str, str], str]:
+        return dict(self.labels)
+
+    def close(self) -> None:
+        """Drop the connection and its tables; it never returns to the pool."""
+        try:
+            self.connection.invalidate()
+        finally:
+            self.connection.close()
+
+
+Staging = StagingFile | PostgresStaging
+
+
+def open_staging(engine: Engine, folder: Path) -> Staging:
+    """The staging of a refresh writing to `engine`: temporary tables on
+    PostgreSQL, a staging file in `folder` on SQLite."""
+    if is_sqlite(engine):
+        return StagingFile(folder)
+    return PostgresStaging(engine)
+
+
+def open_write_session(engine: Engine, staging: Staging) -> Session:
+    """The session of the final write: on the staging connection if it has one."""
+    if isinstance(staging, PostgresStaging):
+        return Session(bind=staging.connection, expire_on_commit=False)
+    return Session(engine, expire_on_commit=False)
+
+
 def save_search_page(
-    staging: StagingFile,
+    staging: Staging,
     envelope: Mapping,
     first_seq: int,
     context: RefreshContext,
@@ -248,11 +375,16 @@ def copy_staging_to_session(session: Session, staging: StagingFile) -> None:
             cursor.close()
         else:
             _copy_rows_postgres(connection, table, rows)
+    index_staging_tables(connection)
+
+
+def index_staging_tables(connection) -> None:
+    """Index the staged rows by the columns the merge looks them up by."""
     for table, columns in STAGING_INDEXES.items():
         connection.exec_driver_sql(
             f"CREATE INDEX {table}_key ON {table} ({', '.join(columns)})"
         )
-    if not sqlite_target:
+    if connection.dialect.name != "sqlite":
         # Statistics of the key columns are what the merge's joins need, and
         # far cheaper than sampling the vacancies' texts.
         for table, columns in STAGING_INDEXES.items():
@@ -320,33 +452,17 @@ def upsert_staged_vacancies(session: Session, now: datetime) -> MergeCounts:
     """Merge the temporary `st_*` tables into the live vacancy tables."""
     counts = MergeCounts()
     counts.written = _count(session, "SELECT count(*) FROM st_vacancies")
-    known, reopened = session.execute(
-        text(
-            "SELECT count(*), coalesce(sum(CASE WHEN v.closed_at IS NOT NULL"
-            " AND s.closed_at IS NULL THEN 1 ELSE 0 END), 0)"
-            " FROM st_vacancies s JOIN vacancies v ON v.id = s.id"
-        )
-    ).one()
-    counts.new, counts.reopened = counts.written - known, reopened
+    note_changed_vacancies(session)
+    counts.new = _count(session, "SELECT count(*) FROM st_changed WHERE is_new")
+    counts.reopened = _count(session, "SELECT count(*) FROM st_changed WHERE reopened")
 
-    session.execute(
-        text(
-            "INSERT INTO employers (id, name, accredited_it_employer, trusted)"
-            " SELECT id, name, accredited_it_employer, trusted"
-            " FROM st_employers WHERE true"
-            " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
-            " accredited_it_employer = excluded.accredited_it_employer,"
-            " trusted = excluded.trusted WHERE "
-            + _differs(session, "employers", "excluded",
-                       ["name", "accredited_it_employer", "trusted"])
-        )
-    )  # fmt: skip
-
-    save_changed_vacancies(session, now)
-    save_changed_salaries(session)
-    for table, column in (("vacancy_work_formats", "work_format"),
-                          ("vacancy_roles", "role_id")):  # fmt: skip
-        save_changed_links(session, table, column)
+    save_staged_employers(session)
+    with looking_up_by_key(session):
+        save_changed_vacancies(session, now)
+        save_changed_salaries(session)
+        for table, column in (("vacancy_work_formats", "work_format"),
+                              ("vacancy_roles", "role_id")):  # fmt: skip
+            save_changed_links(session, table, column)
     return counts
 
 
@@ -359,48 +475,115 @@ def _differs(session: Session, left: str, right: str, columns: list[str]) -> str
     return " OR ".join(f"{left}.{c} {operator} {right}.{c}" for c in columns)
 
 
-def save_changed_vacancies(session: Session, now: datetime) -> None:
-    """Upsert staged vacancies, rewriting only the rows whose content changed.
+@contextmanager
+def looking_up_by_key(session: Session) -> Iterator[None]:
+    """Join staged rows to a live table through its key index.
 
-    Most vacancies of a nightly refresh are unchanged; for them only
-    `last_seen_at` is set, an update that touches no index.
+    The staged ids are a small, recent part of a large table; PostgreSQL's
+    estimate of a hundred thousand index lookups still makes it scan the
+    whole table into a hash, several times slower. A failure rolls the
+    transaction back, and the settings with it.
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        session.execute(text("SET LOCAL enable_hashjoin = off"))
+        session.execute(text("SET LOCAL enable_mergejoin = off"))
+    yield
+    if postgres:
+        session.execute(text("SET LOCAL enable_hashjoin TO DEFAULT"))
+        session.execute(text("SET LOCAL enable_mergejoin TO DEFAULT"))
+
+
+def note_changed_vacancies(session: Session) -> None:
+    """Fill `st_changed` with the staged vacancies that are new, reopened or
+    whose content digest differs from the stored one."""
+    sqlite_target = session.get_bind().dialect.name == "sqlite"
+    session.execute(
+        text(f"DROP TABLE IF EXISTS {'temp.' if sqlite_target else ''}st_changed")
+    )
+    content_changed = _differs(session, "v", "s", ["content_hash"])
+    reopened = "v.closed_at IS NOT NULL AND s.closed_at IS NULL"
+    with looking_up_by_key(session):
+        session.execute(
+            text(
+                "CREATE TEMPORARY TABLE st_changed AS SELECT s.id,"
+                f" v.id IS NULL AS is_new, {reopened} AS reopened,"
+                f" {content_changed} AS content_changed"
+                " FROM st_vacancies s LEFT JOIN vacancies v ON v.id = s.id"
+                f" WHERE v.id IS NULL OR {content_changed} OR ({reopened})"
+            )
+        )
+    if not sqlite_target:
+        session.execute(text("ANALYZE st_changed"))
+
+
+def save_staged_employers(session: Session) -> None:
+    """Insert new employers; rewrite those whose name or flags changed."""
+    columns = ["name", "accredited_it_employer", "trusted"]
+    session.execute(
+        text(
+            "UPDATE employers SET "
+            + ", ".join(f"{column} = s.{column}" for column in columns)
+            + " FROM st_employers s WHERE employers.id = s.id AND ("
+            + _differs(session, "employers", "s", columns)
+            + ")"
+        )
+    )
+    session.execute(
+        text(
+            "INSERT INTO employers (id, name, accredited_it_employer, trusted)"
+            " SELECT id, name, accredited_it_employer, trusted"
+            " FROM st_employers WHERE true ON CONFLICT (id) DO NOTHING"
+        )
+    )
+
+
+def save_changed_vacancies(session: Session, now: datetime) -> None:
+    """Rewrite the stored staged vacancies as seen now; insert the new ones.
+
+    One update per stored vacancy, unchanged or not: rewriting the row costs
+    the same as setting `last_seen_at` alone, and with no indexed column
+    changed it stays a heap-only update on PostgreSQL.
     """
     compared = VACANCY_COLUMNS[1:]
-    changed = _differs(session, "vacancies", "excluded", compared)
+    session.execute(
+        text(
+            "UPDATE vacancies SET "
+            + ", ".join(f"{column} = s.{column}" for column in compared)
+            + ", last_seen_at = :now FROM st_vacancies s WHERE vacancies.id = s.id"
+        ),
+        {"now": bind_time(session, now)},
+    )
     session.execute(
         text(
             f"INSERT INTO vacancies ({', '.join(VACANCY_COLUMNS)},"
             " first_seen_at, last_seen_at)"
-            f" SELECT {', '.join(VACANCY_COLUMNS)}, :now, :now"
-            " FROM st_vacancies WHERE true ON CONFLICT (id) DO UPDATE SET "
-            + ", ".join(f"{column} = excluded.{column}" for column in compared)
-            + f", last_seen_at = excluded.last_seen_at WHERE {changed}"
+            f" SELECT {', '.join(VACANCY_COLUMNS)}, :now, :now FROM st_vacancies"
+            " WHERE id IN (SELECT id FROM st_changed WHERE is_new)"
         ),
         {"now": bind_time(session, now)},
     )
-    session.execute(
-        text(
-            "UPDATE vacancies SET last_seen_at = :now WHERE last_seen_at <> :now"
-            " AND id IN (SELECT id FROM st_vacancies)"
-        ),
-        {"now": bind_time(session, now)},
-    )
+
+
+# Vacancies whose salary and links may differ from the stored ones.
+CONTENT_CHANGED = "(SELECT id FROM st_changed WHERE content_changed)"
 
 
 def save_changed_salaries(session: Session) -> None:
-    """Salary rows of staged vacancies: changed ones rewritten, gone ones deleted."""
+    """Salary rows of changed vacancies: rewritten, added, or deleted when gone."""
     columns = SALARY_COLUMNS[1:]
     changed = _differs(session, "salaries", "excluded", columns)
     session.execute(
         text(
-            "DELETE FROM salaries WHERE vacancy_id IN (SELECT id FROM st_vacancies)"
+            f"DELETE FROM salaries WHERE vacancy_id IN {CONTENT_CHANGED}"
             " AND vacancy_id NOT IN (SELECT vacancy_id FROM st_salaries)"
         )
     )
     session.execute(
         text(
             f"INSERT INTO salaries ({', '.join(SALARY_COLUMNS)})"
-            f" SELECT {', '.join(SALARY_COLUMNS)} FROM st_salaries WHERE true"
+            f" SELECT {', '.join(SALARY_COLUMNS)} FROM st_salaries"
+            f" WHERE vacancy_id IN {CONTENT_CHANGED}"
             " ON CONFLICT (vacancy_id) DO UPDATE SET "
             + ", ".join(f"{column} = excluded.{column}" for column in columns)
             + f" WHERE {changed}"
@@ -409,11 +592,11 @@ def save_changed_salaries(session: Session) -> None:
 
 
 def save_changed_links(session: Session, table: str, column: str) -> None:
-    """Work formats or roles of staged vacancies: add new links, drop gone ones."""
+    """Work formats or roles of changed vacancies: add new links, drop gone ones."""
     staged = "st_work_formats" if table == "vacancy_work_formats" else "st_roles"
     session.execute(
         text(
-            f"DELETE FROM {table} WHERE vacancy_id IN (SELECT id FROM st_vacancies)"
+            f"DELETE FROM {table} WHERE vacancy_id IN {CONTENT_CHANGED}"
             f" AND NOT EXISTS (SELECT 1 FROM {staged} s"
             f" WHERE s.vacancy_id = {table}.vacancy_id"
             f" AND s.{column} = {table}.{column})"
@@ -422,8 +605,8 @@ def save_changed_links(session: Session, table: str, column: str) -> None:
     session.execute(
         text(
             f"INSERT INTO {table} (vacancy_id, {column})"
-            f" SELECT vacancy_id, {column} FROM {staged} WHERE true"
-            " ON CONFLICT DO NOTHING"
+            f" SELECT vacancy_id, {column} FROM {staged}"
+            f" WHERE vacancy_id IN {CONTENT_CHANGED} ON CONFLICT DO NOTHING"
         )
     )
 
@@ -456,7 +639,7 @@ def close_unseen_vacancies(session: Session, scope: ClosingScope, now: datetime)
 
 def save_staged_refresh(
     session: Session,
-    staging: StagingFile,
+    staging: Staging,
     now: datetime,
     closing: ClosingScope | None,
     real_data: bool,
@@ -466,13 +649,22 @@ def save_staged_refresh(
     `closing` is given only for a complete refresh. A real refresh deletes the
     demo vacancies first.
     """
-    copy_staging_to_session(session, staging)
+    if isinstance(staging, StagingFile):
+        copy_staging_to_session(session, staging)
+    if session.get_bind().dialect.name == "postgresql":
+        # Compiling the merge's short statements costs more than it saves.
+        session.execute(text("SET LOCAL jit = off"))
     demo_deleted = delete_demo_vacancies(session) if real_data else 0
+    # Closing touches only vacancies that were not staged, the upsert only
+    # staged ones; closing first reads the window before the upsert leaves
+    # a second version of most of its rows.
+    closed = 0
+    if closing is not None:
+        closed = close_unseen_vacancies(session, closing, now)
     counts = upsert_staged_vacancies(session, now)
     counts.demo_deleted = demo_deleted
+    counts.closed = closed
     save_enum_labels(session, staging.get_labels(), replace=False)
-    if closing is not None:
-        counts.closed = close_unseen_vacancies(session, closing, now)
     logger.info(
         "merged %d vacancies (%d new, %d reopened), closed %d, demo deleted %d",
         counts.written,
@@ -487,7 +679,7 @@ def save_staged_refresh(
 def drop_session_staging(session: Session) -> None:
     """Drop the temporary tables (SQLite keeps them on the pooled connection)."""
     prefix = "temp." if session.get_bind().dialect.name == "sqlite" else ""
-    for table in STAGING_COLUMNS:
+    for table in (*STAGING_COLUMNS, "st_changed"):
         session.execute(text(f"DROP TABLE IF EXISTS {prefix}{table}"))
 
 
@@ -553,6 +745,23 @@ def save_data_written(
 # --- one refresh at a time ------------------------------------------------------
 
 
+def is_process_alive(pid: int | None) -> bool:
+    """Whether a process of this host has `pid`; unknown counts as alive.
+
+    A reused pid makes a dead holder look alive: the heartbeat's staleness
+    still frees its lock row then.
+    """
+    if pid is None:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class RefreshLock:
     """The right to write: PostgreSQL's advisory lock, or SQLite's lock row."""
 
@@ -614,11 +823,20 @@ class RefreshLock:
     def _get_lock_row_holder(self) -> int | None:
         with Session(self.engine) as session:
             state = session.get(AppState, STATE_ROW_ID)
-            if state is None or state.lock_run_id is None:
-                return None
-            if is_flag_stale(state.lock_heartbeat_at, self.stale_seconds, utc_now()):
+            if state is None or self._is_lock_row_free(state):
                 return None
             return state.lock_run_id
+
+    def _is_lock_row_free(self, state: AppState) -> bool:
+        """Free when nobody holds it, its holder stopped beating, or the holder
+        ran on this host and its process is gone."""
+        if state.lock_run_id is None:
+            return True
+        if is_flag_stale(state.lock_heartbeat_at, self.stale_seconds, utc_now()):
+            return True
+        return state.lock_host == socket.gethostname() and not is_process_alive(
+            state.lock_pid
+        )
 
     def _raise_if_lock_row_held(self) -> None:
         holder = self._get_lock_row_holder()
@@ -635,17 +853,16 @@ class RefreshLock:
             )
             state = session.get(AppState, STATE_ROW_ID)
             session.refresh(state)
-            holder = state.lock_run_id
-            stale = is_flag_stale(
-                state.lock_heartbeat_at, self.stale_seconds, utc_now()
-            )
-            if holder is not None and not stale:
+            if not self._is_lock_row_free(state):
+                holder = state.lock_run_id
                 session.rollback()
                 raise RefreshLockedError(holder)
             run = make_run(session)
             session.flush()
             state.lock_run_id = run.id
             state.lock_heartbeat_at = utc_now()
+            state.lock_host = socket.gethostname()
+            state.lock_pid = os.getpid()
             session.commit()
             return run
 
@@ -674,6 +891,11 @@ class RefreshLock:
                 session.execute(
                     update(AppState)
                     .where(AppState.lock_run_id == self.run_id)
-                    .values(lock_run_id=None, lock_heartbeat_at=None)
+                    .values(
+                        lock_run_id=None,
+                        lock_heartbeat_at=None,
+                        lock_host=None,
+                        lock_pid=None,
+                    )
                 )
                 session.commit()

@@ -39,7 +39,9 @@ from etl.client import HHFatalError
 from etl.load import ClosingScope
 from etl.load import RefreshLock
 from etl.load import RefreshLockedError
-from etl.load import StagingFile
+from etl.load import Staging
+from etl.load import open_staging
+from etl.load import open_write_session
 from etl.load import save_data_written
 from etl.load import save_maintenance_heartbeat
 from etl.load import save_maintenance_off
@@ -500,7 +502,7 @@ class RefreshRunner:
 
         heartbeat = Heartbeat(self)
         heartbeat.start()
-        staging = StagingFile(self.settings.instance_dir / "staging")
+        staging = open_staging(self.engine, self.settings.instance_dir / "staging")
         outcome = None
         try:
             outcome = self._refresh(staging, heartbeat)
@@ -532,7 +534,7 @@ class RefreshRunner:
         if self.cancel_event.is_set():
             raise RefreshCancelledError()
 
-    def _refresh(self, staging: StagingFile, heartbeat: Heartbeat) -> Outcome:
+    def _refresh(self, staging: Staging, heartbeat: Heartbeat) -> Outcome:
         self.client = HHClient(self.client_config, cancel_event=self.cancel_event)
         areas, roles, dictionaries = self.fetch_reference()
         self.check_cancel()
@@ -588,7 +590,7 @@ class RefreshRunner:
 
     # -- downloading --
 
-    def download(self, plan: CrawlPlan, staging: StagingFile, context) -> None:
+    def download(self, plan: CrawlPlan, staging: Staging, context) -> None:
         """Fetch every leaf's pages on worker threads; stage them on this one."""
         self.progress.download_started = time.monotonic()
         pages: queue.Queue = queue.Queue(maxsize=max(self.settings.hh_workers, 1) * 4)
@@ -661,7 +663,7 @@ class RefreshRunner:
         if is_sqlite(self.engine):
             heartbeat.hold_writes.set()
 
-        with Session(self.engine, expire_on_commit=False) as session:
+        with open_write_session(self.engine, staging) as session:
             try:
                 counts["areas_written"] = save_areas(session, areas, self.now)
                 counts["roles_written"] = save_professional_roles(session, roles)

@@ -115,9 +115,10 @@ class EnumLabel(Base):
 
 class Vacancy(Base):
     __tablename__ = "vacancies"
-    # Room in each page lets a refresh mark unchanged vacancies as seen with
-    # heap-only updates, which write no index entries.
-    __table_args__ = {"postgresql_with": {"fillfactor": 85}}
+    # A refresh rewrites nearly every vacancy of its window to mark it seen.
+    # Half of each page left free holds the new versions of all its rows, so
+    # those are heap-only updates, which write no index entries.
+    __table_args__ = {"postgresql_with": {"fillfactor": 50}}
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(Text)
@@ -134,6 +135,9 @@ class Vacancy(Base):
     # Name and snippets case-folded with ё -> е, so keyword search behaves the
     # same on SQLite and PostgreSQL.
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # etl.transform's digest of the item's rows; the final write rewrites the
+    # salary and links only of vacancies whose digest changed.
+    content_hash: Mapped[int | None] = mapped_column(BigInteger)
     first_seen_at: Mapped[datetime] = mapped_column(DateTime)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
@@ -290,3 +294,6 @@ class AppState(Base):
     # its heartbeat, so a dead holder's lock can be taken over.
     lock_run_id: Mapped[int | None] = mapped_column(Integer)
     lock_heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Where the lock row's holder runs: a dead process on this host frees it.
+    lock_host: Mapped[str | None] = mapped_column(String(255))
+    lock_pid: Mapped[int | None] = mapped_column(Integer)

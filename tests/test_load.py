@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from sqlalchemy import delete
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from etl.load import ClosingScope
 from etl.load import StagingFile
+from etl.load import open_staging
+from etl.load import open_write_session
 from etl.load import save_staged_refresh
 from etl.transform import RefreshContext
 from etl.transform import StagedRows
@@ -45,8 +49,15 @@ def make_item(vacancy_id: int, area: int = 1, published: str = "10:00", **extra)
     }
 
 
-def run_load(engine, tmp_path, items, now, closing=WHOLE_WINDOW, real=True):
-    staging = StagingFile(tmp_path / "staging")
+def run_load(
+    engine, tmp_path, items, now, closing=WHOLE_WINDOW, real=True, kind="native"
+):
+    """Stage `items` as a refresh does ("native": temporary tables on
+    PostgreSQL) or through the staging file ("file"), then merge them."""
+    if kind == "file":
+        staging = StagingFile(tmp_path / "staging")
+    else:
+        staging = open_staging(engine, tmp_path / "staging")
     context = RefreshContext(rates={"RUR": 1.0}, now=format_db_time(now))
     rows = StagedRows()
     for seq, item in enumerate(items):
@@ -56,7 +67,7 @@ def run_load(engine, tmp_path, items, now, closing=WHOLE_WINDOW, real=True):
     staging.save_scope_areas([113, 1, 2])
     duplicates = staging.settle_duplicates()
     try:
-        with Session(engine) as session:
+        with open_write_session(engine, staging) as session:
             counts = save_staged_refresh(session, staging, now, closing, real)
             session.commit()
     finally:
@@ -126,14 +137,15 @@ def test_closing_by_role_only_touches_that_role(engine, tmp_path):
     assert get_vacancies(engine)[2][3] is None
 
 
-def test_duplicates_latest_publication_wins_ties_go_first(engine, tmp_path):
+@pytest.mark.parametrize("kind", ["native", "file"])
+def test_duplicates_latest_publication_wins_ties_go_first(engine, tmp_path, kind):
     items = [
         make_item(1, published="10:00", name="old"),
         make_item(1, published="11:00", name="republished"),
         make_item(2, published="10:00", name="first"),
         make_item(2, published="10:00", name="second"),
     ]
-    counts, duplicates = run_load(engine, tmp_path, items, FIRST)
+    counts, duplicates = run_load(engine, tmp_path, items, FIRST, kind=kind)
 
     assert (counts.written, duplicates) == (2, 2)
     names = {key: value[0] for key, value in get_vacancies(engine).items()}
@@ -173,21 +185,24 @@ def get_salaries_and_links(engine) -> tuple[dict, set, set]:
     return salaries, {tuple(f) for f in formats}, {tuple(r) for r in roles}
 
 
-def test_second_refresh_rewrites_what_changed_and_keeps_the_rest(engine, tmp_path):
+@pytest.mark.parametrize("kind", ["native", "file"])
+def test_second_refresh_rewrites_what_changed_and_keeps_the_rest(
+    engine, tmp_path, kind
+):
     remote = [{"id": "REMOTE", "name": "Удалённо"}]
     first = [
         make_item(1, work_format=remote),
         make_item(2),
         make_item(3, professional_roles=[{"id": "10"}, {"id": "96"}]),
     ]
-    run_load(engine, tmp_path, first, FIRST)
+    run_load(engine, tmp_path, first, FIRST, kind=kind)
     second = [
         make_item(1),
         make_item(2, salary={"from": 120_000, "currency": "USD"}),
         make_item(3, professional_roles=[{"id": "10"}], salary=None),
     ]
 
-    counts, _ = run_load(engine, tmp_path, second, SECOND)
+    counts, _ = run_load(engine, tmp_path, second, SECOND, kind=kind)
 
     assert counts.as_dict() == {
         "written": 3, "new": 0, "reopened": 0, "closed": 0, "demo_deleted": 0
@@ -201,3 +216,20 @@ def test_second_refresh_rewrites_what_changed_and_keeps_the_rest(engine, tmp_pat
         set(),
         {(1, 96), (2, 96), (3, 10)},
     )
+
+
+def test_rows_stored_without_a_content_hash_are_compared_in_full(engine, tmp_path):
+    items = [make_item(1), make_item(2)]
+    run_load(engine, tmp_path, items, FIRST)
+    with Session(engine) as session:
+        # As a database migrated from before the digest holds them.
+        session.execute(update(Vacancy).values(content_hash=None))
+        session.execute(delete(VacancyRole).where(VacancyRole.vacancy_id == 1))
+        session.commit()
+
+    run_load(engine, tmp_path, items, SECOND)
+
+    assert get_salaries_and_links(engine)[2] == {(1, 96), (2, 96)}
+    with Session(engine) as session:
+        hashes = session.scalars(select(Vacancy.content_hash)).all()
+    assert None not in hashes and len(set(hashes)) == 2

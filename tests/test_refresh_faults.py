@@ -10,7 +10,9 @@ maintenance flag, the journal and the exit code.
 from __future__ import annotations
 
 import copy
+import os
 import signal
+import socket
 import subprocess
 from datetime import datetime
 from datetime import timedelta
@@ -22,6 +24,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from etl import synthetic
+from etl.load import RefreshLock
+from etl.load import RefreshLockedError
 from etl.load import StagingFile
 from etl.load import save_data_written
 from etl.load import save_staged_refresh
@@ -37,6 +41,7 @@ from services.schema import JournalEntry
 from services.schema import RefreshRun
 from services.schema import Salary
 from services.schema import Vacancy
+from services.state import ensure_app_state
 from services.state import is_maintenance_active
 from services.timeutil import utc_now
 from tests.fakehh.fixtures import SMALL_AREAS
@@ -444,6 +449,70 @@ def test_sigkill_mid_write_leaves_previous_data_and_a_flag_that_goes_stale(
     assert get_run(engine, 1).error == "the refresh process stopped without finishing"
     assert get_vacancy_state(engine) == expected_after_complete()
     assert get_state(engine)[0::2] == (False, 2)
+
+
+def test_sigkill_frees_the_lock_at_once_for_a_refresh_on_the_same_host(
+    fake, previous, refresh, database_url, engine, tmp_path
+):
+    process = start_paused_refresh(database_url, fake, tmp_path)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+
+    # The default two-minute staleness: the dead holder's pid frees the lock.
+    code, _, _ = refresh(fake)
+
+    assert code == 0
+    assert get_run_rows(engine) == [(1, "failed"), (2, "complete")]
+    assert get_vacancy_state(engine) == expected_after_complete()
+
+
+def hold_lock_row(engine, host: str, pid: int) -> None:
+    with Session(engine) as session:
+        session.add(RefreshRun(started_at=utc_now(), status="running"))
+        ensure_app_state(session)
+        session.flush()
+        state = session.get(AppState, 1)
+        state.lock_run_id, state.lock_heartbeat_at = 1, utc_now()
+        state.lock_host, state.lock_pid = host, pid
+        session.commit()
+
+
+def make_cli_run(session: Session) -> RefreshRun:
+    run = RefreshRun(started_at=utc_now(), status="running")
+    session.add(run)
+    return run
+
+
+@pytest.mark.parametrize(
+    ("host", "alive", "held"),
+    [
+        pytest.param(socket.gethostname(), False, False, id="dead-here"),
+        pytest.param(socket.gethostname(), True, True, id="alive-here"),
+        pytest.param("another-host", False, True, id="dead-elsewhere"),
+    ],
+)
+def test_lock_row_holder_counts_only_while_its_process_lives_on_this_host(
+    engine, host, alive, held
+):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's advisory lock dies with its session")
+    pid = os.getpid() if alive else dead_pid()
+    hold_lock_row(engine, host, pid)
+    lock = RefreshLock(engine, stale_seconds=120)
+
+    if held:
+        with pytest.raises(RefreshLockedError):
+            lock.acquire(make_cli_run)
+    else:
+        assert lock.acquire(make_cli_run).id == 2
+        lock.release()
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited and been reaped."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
 
 
 def test_lost_database_connection_mid_write_fails_the_run(
