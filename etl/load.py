@@ -232,7 +232,7 @@ class PostgresStaging:
         self.connection = engine.connect()
         self._enlarge_temp_buffers()
         for table in STAGING_COLUMNS:
-            self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+            self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS pg_temp.{table}")
             self.connection.exec_driver_sql(_create_table_sql(table, temporary=True))
         # The employer staged last wins, as in the staging file.
         self.connection.exec_driver_sql(

@@ -233,3 +233,15 @@ def test_rows_stored_without_a_content_hash_are_compared_in_full(engine, tmp_pat
     with Session(engine) as session:
         hashes = session.scalars(select(Vacancy.content_hash)).all()
     assert None not in hashes and len(set(hashes)) == 2
+
+
+def test_database_staging_reuses_a_connection_the_file_staging_used(engine, tmp_path):
+    # On PostgreSQL the pooled connection already holds temporary tables of
+    # the file staging's merge: the database staging replaces them.
+    run_load(engine, tmp_path, [make_item(1)], FIRST, kind="file")
+    counts, _ = run_load(engine, tmp_path, [make_item(1), make_item(2)], SECOND)
+
+    assert (counts.written, counts.new) == (2, 1)
+    assert {key: value[2] for key, value in get_vacancies(engine).items()} == {
+        1: SECOND, 2: SECOND
+    }  # fmt: skip
