@@ -53,6 +53,7 @@ from dashboard.figures import make_theme_patch
 from dashboard.figures import make_weekly_figure
 from dashboard.format import NARROW_NBSP
 from dashboard.format import format_count
+from dashboard.format import format_moscow_time
 from dashboard.format import format_percent
 from dashboard.format import format_rouble_range
 from dashboard.format import format_roubles
@@ -73,6 +74,7 @@ from services.lookup import search_areas
 from services.lookup import search_employers
 from services.runtime import current_settings
 from services.runtime import request_session
+from services.state import get_data_info
 
 logger = logging.getLogger(__name__)
 
@@ -184,6 +186,10 @@ register_messages(
             "The data is unavailable right now; reload the page in a minute.",
         ),
         "analytics.unknown_option": ("№{id} (не найден)", "#{id} (not found)"),
+        "analytics.previous_version": (
+            "Новые данные ещё готовятся: показаны данные обновления {shown}.",
+            "New data is still being prepared: showing the data refreshed {shown}.",
+        ),
         "analytics.histogram_title": ("Распределение зарплат", "Salary distribution"),
         "analytics.box_title": ("Зарплата по опыту", "Salary by experience"),
         "analytics.experience_title": ("Опыт работы", "Experience"),
@@ -1031,6 +1037,22 @@ def make_notices(
     return notices
 
 
+def make_version_notice(data: dict, current: str, lang: str) -> list[html.Div]:
+    """A notice when the answer comes from the previous data version, which
+    workers keep serving while the refresh builds the new one (seconds)."""
+    if data["version"] == current:
+        return []
+    refreshed = data["refreshed_at"]
+    shown = format_moscow_time(refreshed, lang) if refreshed else data["version"]
+    return [
+        html.Div(
+            translate("analytics.previous_version", lang, shown=shown),
+            className="analytics-notice",
+            role="status",
+        )
+    ]
+
+
 def make_median_text(salary: dict, lang: str) -> tuple[str, str, bool]:
     """The median card's value, its detail line and whether it is low-confidence."""
     n = salary.get("n") or 0
@@ -1251,8 +1273,11 @@ def compute_page(search: str | None, lang: str, theme: str) -> PageOutputs:
     record_query(main)
 
     unknown = [stats.get("unknown_ids") or {} for stats in all_stats]
+    notices = make_notices(errors, unknown, lang)
+    current = get_data_info(session).version
+    notices.extend(make_version_notice(all_stats[0]["data"], current, lang))
     return PageOutputs(
-        notices=make_notices(errors, unknown, lang),
+        notices=notices,
         cards=make_cards(all_stats, lang),
         excluded=make_excluded_line(all_stats[0]["salary"], lang),
         figures=make_figures(all_stats, lang, theme),

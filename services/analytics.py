@@ -33,6 +33,7 @@ from services.filters import split_query_words
 from services.schema import Salary
 from services.schema import Vacancy
 from services.settings import Settings
+from services.state import DataInfo
 from services.state import get_data_info
 from services.timeutil import iso_utc
 from services.timeutil import moscow_day_end_utc
@@ -69,7 +70,12 @@ def get_stats(session: Session, filters: Filters, settings: Settings) -> dict:
     selection that match nothing in the data (stale links).
     """
     info = get_data_info(session)
-    dataset = get_dataset(session, settings, info.version)
+    dataset = get_dataset(session, settings, info.version, previous_allowed=True)
+    if dataset.version == info.version:
+        dataset.info = info
+    else:
+        # The new version is still being built: answer from the previous one.
+        info = dataset.info or DataInfo(dataset.version, None, None)
     key = (filters, settings.salary_min_rub, settings.salary_max_rub)
     statistics = dataset.answers.get(key)
     if statistics is None:

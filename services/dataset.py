@@ -210,6 +210,8 @@ class Dataset:
         default_factory=lambda: AnswerCache(), metadata=NOT_SAVED
     )
     lock: threading.Lock = field(default_factory=threading.Lock, metadata=NOT_SAVED)
+    # The refresh time and kind of this version, learnt while it was current.
+    info: object = field(default=None, metadata=NOT_SAVED)
 
     @property
     def size(self) -> int:
@@ -343,7 +345,12 @@ _cache: dict[str, Dataset] = {}
 _cache_lock = threading.Lock()
 
 
-def get_dataset(session: Session, settings=None, version: str | None = None) -> Dataset:
+def get_dataset(
+    session: Session,
+    settings=None,
+    version: str | None = None,
+    previous_allowed: bool = False,
+) -> Dataset:
     """The dataset of the database's current data version, loaded at most once.
 
     One cheap query reads the version per call, unless the caller read it
@@ -353,12 +360,20 @@ def get_dataset(session: Session, settings=None, version: str | None = None) -> 
     instance folder (built and saved by the first process that needs it),
     with the salaries of every view and basis sorted for the settings'
     plausibility range.
+
+    With `previous_allowed`, a process still holding the previous version
+    keeps returning it while another process (the refresh that wrote the new
+    version) builds the new one, instead of waiting: callers must then say
+    which version they answer from.
     """
     database = _database_name(session)
     if version is None:
         version = get_data_info(session).version
     dataset = _cache.get(database)
     if dataset is not None and dataset.version == version:
+        return dataset
+    keep_previous = previous_allowed and dataset is not None and settings is not None
+    if keep_previous and not _can_switch_now(session, settings, version):
         return dataset
     with _cache_lock:
         dataset = _cache.get(database)
@@ -372,6 +387,26 @@ def get_dataset(session: Session, settings=None, version: str | None = None) -> 
             _cache[database] = dataset
             release_free_memory()
     return dataset
+
+
+def _can_switch_now(session: Session, settings, version: str) -> bool:
+    """Can this process move to `version` without waiting for another's build?
+
+    Yes when the version's snapshot and keyword postings are saved, or when
+    no process is building anything (this one then builds what is missing).
+    """
+    folder = _get_snapshot_folder(session, settings, version)
+    keywords = folder.with_name(folder.name + KEYWORDS_SUFFIX)
+    if snapshot.is_saved(folder) and snapshot.is_saved(keywords):
+        return True
+    return not snapshot.is_building(settings.instance_dir)
+
+
+def _get_snapshot_folder(session: Session, settings, version: str):
+    salary_range = (settings.salary_min_rub, settings.salary_max_rub)
+    return snapshot.get_snapshot_dir(
+        settings.instance_dir, _database_name(session), (version, *salary_range)
+    )
 
 
 def warm_dataset(engine, settings) -> Dataset:
@@ -398,9 +433,7 @@ def ensure_dataset_snapshot(session: Session, settings, version: str) -> Dataset
     dataset is served from memory.
     """
     salary_range = (settings.salary_min_rub, settings.salary_max_rub)
-    folder = snapshot.get_snapshot_dir(
-        settings.instance_dir, _database_name(session), (version, *salary_range)
-    )
+    folder = _get_snapshot_folder(session, settings, version)
     dataset = load_dataset_snapshot(folder, settings.instance_dir)
     if dataset is not None:
         return dataset

@@ -77,6 +77,27 @@ def building_lock(instance_dir: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def is_building(instance_dir: Path) -> bool:
+    """Does another process hold the build lock right now? Never waits."""
+    path = get_snapshot_root(instance_dir) / LOCK_FILE
+    try:
+        handle = open(path, "a+b")  # noqa: SIM115
+    except OSError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
+def is_saved(folder: Path) -> bool:
+    """Is a whole snapshot in `folder` (written and renamed into place)?"""
+    return (folder / LAYOUT_FILE).is_file()
+
+
 # --- writing -----------------------------------------------------------------
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import random
+import threading
 from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboard.analytics import make_version_notice
 from etl.refresh import main
 from services import dataset as dataset_module
 from services import keywords as keywords_module
@@ -17,9 +20,14 @@ from services.dataset import clear_dataset_cache
 from services.dataset import get_dataset
 from services.filters import Filters
 from services.schema import Vacancy
+from services.snapshot import building_lock
 from services.snapshot import get_snapshot_root
 from services.state import get_data_info
 from tests.test_analytics import SETTINGS
+from tests.test_analytics import add_random_vacancies
+from tests.test_analytics import add_reference_data
+from tests.test_analytics import add_vacancy
+from tests.test_analytics import publish
 from tests.test_refresh import refresh_env
 from tests.test_refresh import run_refresh
 
@@ -110,3 +118,48 @@ def test_a_refresh_without_writes_builds_no_snapshot(database_url, tmp_path):
 
     assert result.returncode == 1
     assert snapshot_folders(tmp_path / "instance") == []
+
+
+def test_the_previous_version_answers_while_another_process_builds(
+    db_session, tmp_path
+):
+    settings = replace(SETTINGS, instance_dir=tmp_path)
+    add_reference_data(db_session)
+    add_random_vacancies(db_session, random.Random(5), 30)
+    publish(db_session, "v1")
+    before = get_stats(db_session, Filters(), settings)
+    for vacancy_id in range(100, 112):
+        add_vacancy(db_session, vacancy_id)
+    publish(db_session, "v2")
+
+    building, done = threading.Event(), threading.Event()
+
+    def build_elsewhere():
+        with building_lock(tmp_path):
+            building.set()
+            done.wait(10)
+
+    builder = threading.Thread(target=build_elsewhere)
+    builder.start()
+    try:
+        assert building.wait(10)
+        during = get_stats(db_session, Filters(), settings)
+    finally:
+        done.set()
+        builder.join()
+    after = get_stats(db_session, Filters(), settings)
+
+    assert during == before
+    assert during["data"]["version"] == "v1"
+    assert after["data"]["version"] == "v2"
+    assert after["vacancies"] == before["vacancies"] + 12
+
+
+def test_the_page_says_when_it_shows_the_previous_version():
+    data = {"version": "v1", "refreshed_at": "2025-03-14T06:30:00Z", "dataset": "real"}
+
+    assert make_version_notice(data, "v1", "ru") == []
+    [notice] = make_version_notice(data, "v2", "ru")
+    assert "обновления 14.03.2025 09:30 МСК" in notice.children
+    [notice] = make_version_notice({**data, "refreshed_at": None}, "v2", "en")
+    assert notice.children.endswith("showing the data refreshed v1.")
