@@ -21,6 +21,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -31,10 +32,14 @@ from services import snapshot
 from services import stats
 from services.db import is_sqlite
 from services.keywords import KeywordIndex
+from services.schema import AppState
 from services.schema import Area
 from services.schema import ProfessionalRole
+from services.schema import RefreshRun
 from services.schema import Vacancy
+from services.state import STATE_ROW_ID
 from services.state import get_data_info
+from services.timeutil import utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +57,10 @@ CATEGORY_MARK = "~"
 
 KEYWORDS_SUFFIX = "-keywords"
 ANSWER_CACHE_SIZE = 256
+# A refresh builds the version it wrote right after its commit. For this long
+# after a refresh finished, workers that find its version unbuilt answer from
+# the previous one rather than race it to the build.
+REFRESH_BUILD_WAIT_SECONDS = 10.0
 
 # Fields rebuilt by each process rather than kept in the saved snapshot.
 NOT_SAVED = {"snapshot": False}
@@ -393,13 +402,28 @@ def _can_switch_now(session: Session, settings, version: str) -> bool:
     """Can this process move to `version` without waiting for another's build?
 
     Yes when the version's snapshot and keyword postings are saved, or when
-    no process is building anything (this one then builds what is missing).
+    no process is building anything and no refresh is about to (this one
+    then builds what is missing).
     """
     folder = _get_snapshot_folder(session, settings, version)
     keywords = folder.with_name(folder.name + KEYWORDS_SUFFIX)
     if snapshot.is_saved(folder) and snapshot.is_saved(keywords):
         return True
-    return not snapshot.is_building(settings.instance_dir)
+    if snapshot.is_building(settings.instance_dir):
+        return False
+    return snapshot.is_saved(folder) or not _refresh_just_finished(session)
+
+
+def _refresh_just_finished(session: Session) -> bool:
+    """Did the refresh that wrote the current data finish moments ago?"""
+    finished = session.execute(
+        select(RefreshRun.finished_at)
+        .join(AppState, AppState.last_run_id == RefreshRun.id)
+        .where(AppState.id == STATE_ROW_ID)
+    ).scalar_one_or_none()
+    if finished is None:
+        return False
+    return utc_now() - finished < timedelta(seconds=REFRESH_BUILD_WAIT_SECONDS)
 
 
 def _get_snapshot_folder(session: Session, settings, version: str):

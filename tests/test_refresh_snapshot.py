@@ -6,6 +6,7 @@ import logging
 import random
 import threading
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -19,10 +20,13 @@ from services.analytics import get_stats
 from services.dataset import clear_dataset_cache
 from services.dataset import get_dataset
 from services.filters import Filters
+from services.schema import AppState
+from services.schema import RefreshRun
 from services.schema import Vacancy
 from services.snapshot import building_lock
 from services.snapshot import get_snapshot_root
 from services.state import get_data_info
+from services.timeutil import utc_now
 from tests.test_analytics import SETTINGS
 from tests.test_analytics import add_random_vacancies
 from tests.test_analytics import add_reference_data
@@ -153,6 +157,32 @@ def test_the_previous_version_answers_while_another_process_builds(
     assert during["data"]["version"] == "v1"
     assert after["data"]["version"] == "v2"
     assert after["vacancies"] == before["vacancies"] + 12
+
+
+def test_a_version_its_refresh_is_about_to_build_waits_for_that_refresh(
+    db_session, tmp_path
+):
+    settings = replace(SETTINGS, instance_dir=tmp_path)
+    add_reference_data(db_session)
+    add_random_vacancies(db_session, random.Random(5), 30)
+    publish(db_session, "v1")
+    before = get_stats(db_session, Filters(), settings)
+    run = RefreshRun(started_at=utc_now(), finished_at=utc_now(), status="complete")
+    db_session.add(run)
+    db_session.flush()
+    add_vacancy(db_session, 100)
+    publish(db_session, "v2")
+    db_session.get(AppState, 1).last_run_id = run.id
+    db_session.commit()
+
+    just_after = get_stats(db_session, Filters(), settings)
+    run.finished_at = utc_now() - timedelta(minutes=1)
+    db_session.commit()
+    later = get_stats(db_session, Filters(), settings)
+
+    assert just_after == before
+    assert later["data"]["version"] == "v2"
+    assert later["vacancies"] == before["vacancies"] + 1
 
 
 def test_the_page_says_when_it_shows_the_previous_version():
