@@ -124,14 +124,19 @@ def test_a_refresh_without_writes_builds_no_snapshot(database_url, tmp_path):
     assert snapshot_folders(tmp_path / "instance") == []
 
 
+def publish_first_version(session, instance_dir) -> tuple:
+    """Version v1 of 30 vacancies, served once: the settings and its answer."""
+    settings = replace(SETTINGS, instance_dir=instance_dir)
+    add_reference_data(session)
+    add_random_vacancies(session, random.Random(5), 30)
+    publish(session, "v1")
+    return settings, get_stats(session, Filters(), settings)
+
+
 def test_the_previous_version_answers_while_another_process_builds(
     db_session, tmp_path
 ):
-    settings = replace(SETTINGS, instance_dir=tmp_path)
-    add_reference_data(db_session)
-    add_random_vacancies(db_session, random.Random(5), 30)
-    publish(db_session, "v1")
-    before = get_stats(db_session, Filters(), settings)
+    settings, before = publish_first_version(db_session, tmp_path)
     for vacancy_id in range(100, 112):
         add_vacancy(db_session, vacancy_id)
     publish(db_session, "v2")
@@ -162,11 +167,7 @@ def test_the_previous_version_answers_while_another_process_builds(
 def test_a_version_its_refresh_is_about_to_build_waits_for_that_refresh(
     db_session, tmp_path
 ):
-    settings = replace(SETTINGS, instance_dir=tmp_path)
-    add_reference_data(db_session)
-    add_random_vacancies(db_session, random.Random(5), 30)
-    publish(db_session, "v1")
-    before = get_stats(db_session, Filters(), settings)
+    settings, before = publish_first_version(db_session, tmp_path)
     run = RefreshRun(started_at=utc_now(), finished_at=utc_now(), status="complete")
     db_session.add(run)
     db_session.flush()
