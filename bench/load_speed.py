@@ -67,7 +67,7 @@ WINDOW_DAYS = 30
 WINDOW_FIRST_ID = 900_001
 NEW_IDS = 5_000
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=MOSCOW_OFFSET)
-BASE_FORMAT = "4"
+BASE_FORMAT = "5"
 PAGES_FOLDER = PROJECT_ROOT / "instance" / "bench" / "load-pages"
 RESULTS = PROJECT_ROOT / "bench" / "RESULTS.md"
 TARGET_PER_SECOND = 25_000
@@ -206,9 +206,6 @@ def ensure_baseline(baseline: int, folder: Path) -> str:
     with engine.begin() as connection:
         for statement in baseline_sql(baseline):
             connection.exec_driver_sql(statement)
-        connection.exec_driver_sql(
-            "INSERT INTO bench_load_build VALUES (%(marker)s)", {"marker": marker}
-        )
     engine.dispose()
     load_pages(postgres_url(database), folder, previous=True)
     engine = make_engine(postgres_url(database))
@@ -216,6 +213,10 @@ def ensure_baseline(baseline: int, folder: Path) -> str:
         connection.exec_driver_sql(
             f"UPDATE vacancies SET closed_at = last_seen_at"
             f" WHERE id >= {WINDOW_FIRST_ID} AND mod(id, 40) = 1"
+        )
+        # Last, so a build stopped halfway is not taken for a finished one.
+        connection.exec_driver_sql(
+            "INSERT INTO bench_load_build VALUES (%(marker)s)", {"marker": marker}
         )
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE")

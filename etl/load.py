@@ -296,9 +296,11 @@ class PostgresStaging:
                     f"DELETE FROM {table} t WHERE NOT EXISTS"
                     " (SELECT 1 FROM st_winners w WHERE w.seq = t.seq)"
                 )
+        # A join, not NOT IN: past work_mem, NOT IN rescans the list per row.
         run(
-            "DELETE FROM st_employers WHERE place NOT IN"
-            " (SELECT max(place) FROM st_employers GROUP BY id)"
+            "DELETE FROM st_employers e USING (SELECT id, max(place) AS last"
+            " FROM st_employers GROUP BY id) k"
+            " WHERE e.id = k.id AND e.place < k.last"
         )
         index_staging_tables(self.connection)
         self.connection.commit()
@@ -517,23 +519,30 @@ def note_changed_vacancies(session: Session) -> None:
         session.execute(text("ANALYZE st_changed"))
 
 
+# Vacancies whose employer, salary and links may differ from the stored ones.
+CONTENT_CHANGED = "(SELECT id FROM st_changed WHERE content_changed)"
+
+
 def save_staged_employers(session: Session) -> None:
-    """Insert new employers; rewrite those whose name or flags changed."""
+    """Employers of changed vacancies: inserted when new, rewritten when their
+    name or flags changed (both are part of the vacancy's digest)."""
     columns = ["name", "accredited_it_employer", "trusted"]
+    of_changed = (
+        f"s.id IN (SELECT employer_id FROM st_vacancies WHERE id IN {CONTENT_CHANGED})"
+    )
     session.execute(
         text(
             "UPDATE employers SET "
             + ", ".join(f"{column} = s.{column}" for column in columns)
-            + " FROM st_employers s WHERE employers.id = s.id AND ("
-            + _differs(session, "employers", "s", columns)
-            + ")"
+            + f" FROM st_employers s WHERE employers.id = s.id AND {of_changed}"
+            + f" AND ({_differs(session, 'employers', 's', columns)})"
         )
     )
     session.execute(
         text(
             "INSERT INTO employers (id, name, accredited_it_employer, trusted)"
             " SELECT id, name, accredited_it_employer, trusted"
-            " FROM st_employers WHERE true ON CONFLICT (id) DO NOTHING"
+            f" FROM st_employers s WHERE {of_changed} ON CONFLICT (id) DO NOTHING"
         )
     )
 
@@ -565,10 +574,6 @@ def save_changed_vacancies(session: Session, now: datetime) -> None:
     )
 
 
-# Vacancies whose salary and links may differ from the stored ones.
-CONTENT_CHANGED = "(SELECT id FROM st_changed WHERE content_changed)"
-
-
 def save_changed_salaries(session: Session) -> None:
     """Salary rows of changed vacancies: rewritten, added, or deleted when gone."""
     columns = SALARY_COLUMNS[1:]
@@ -576,7 +581,8 @@ def save_changed_salaries(session: Session) -> None:
     session.execute(
         text(
             f"DELETE FROM salaries WHERE vacancy_id IN {CONTENT_CHANGED}"
-            " AND vacancy_id NOT IN (SELECT vacancy_id FROM st_salaries)"
+            " AND NOT EXISTS (SELECT 1 FROM st_salaries s"
+            " WHERE s.vacancy_id = salaries.vacancy_id)"
         )
     )
     session.execute(

@@ -182,15 +182,21 @@ def _note_employer(
 
 
 def compute_content_hash(
-    vacancy: tuple, salary: tuple | None, work_formats: list, role_ids: list
+    vacancy: tuple,
+    salary: tuple | None,
+    work_formats: list,
+    role_ids: list,
+    employer: Mapping,
 ) -> int:
     """A signed 64-bit digest of everything an item writes but its closing.
 
-    The final write compares it with the stored one, so the salary and link
-    rows of the nine in ten vacancies a nightly refresh finds unchanged are
-    not compared row by row.
+    The final write compares it with the stored one, so the salary, link and
+    employer rows of the nine in ten vacancies a nightly refresh finds
+    unchanged are not compared row by row. Changing what it covers makes the
+    next refresh compare every vacancy once, as for rows stored without one.
     """
-    content = (vacancy, salary and salary[2:], work_formats, role_ids)
+    flags = (employer.get("accredited_it_employer"), employer.get("trusted"))
+    content = (vacancy, salary and salary[2:], work_formats, role_ids, flags)
     digest = hashlib.blake2b(orjson.dumps(content), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
@@ -250,7 +256,7 @@ def add_item_rows(
             seq,
             *vacancy,
             normalise_search_text(name, requirement, responsibility),
-            compute_content_hash(vacancy, salary_row, work_formats, role_ids),
+            compute_content_hash(vacancy, salary_row, work_formats, role_ids, employer),
             context.now if item.get("archived") is True else None,
         )
     )

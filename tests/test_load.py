@@ -21,6 +21,7 @@ from etl.transform import add_item_rows
 from etl.validate import RejectTally
 from etl.validate import check_item
 from etl.validate import format_db_time
+from services.schema import Employer
 from services.schema import Salary
 from services.schema import Vacancy
 from services.schema import VacancyRole
@@ -244,4 +245,23 @@ def test_database_staging_reuses_a_connection_the_file_staging_used(engine, tmp_
     assert (counts.written, counts.new) == (2, 1)
     assert {key: value[2] for key, value in get_vacancies(engine).items()} == {
         1: SECOND, 2: SECOND
+    }  # fmt: skip
+
+
+def get_employers(engine) -> dict[str, tuple]:
+    with Session(engine) as session:
+        rows = session.execute(select(Employer.id, Employer.name, Employer.trusted))
+        return {row.id: (row.name, row.trusted) for row in rows}
+
+
+def test_employers_follow_their_vacancies(engine, tmp_path):
+    run_load(engine, tmp_path, [make_item(1)], FIRST)
+    untrusted = {"id": "77", "name": "Работодатель", "trusted": False}
+    renamed = {"id": "78", "name": "Новое имя"}
+    items = [make_item(1, employer=untrusted), make_item(2, employer=renamed)]
+
+    run_load(engine, tmp_path, items, SECOND)
+
+    assert get_employers(engine) == {
+        "77": ("Работодатель", False), "78": ("Новое имя", False)
     }  # fmt: skip
