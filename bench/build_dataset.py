@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -45,6 +46,7 @@ from etl.validate import RejectTally
 from etl.validate import check_item
 from etl.validate import format_db_time
 from services.db import make_engine
+from services.migrate import alembic_config
 from services.migrate import upgrade_database
 from services.settings import PROJECT_ROOT
 
@@ -284,7 +286,8 @@ def bench_marker(count: int) -> str:
 
 
 def is_built(url: str, count: int) -> bool:
-    """Does the database hold this build, marker and row count both right?"""
+    """Does the database hold this build at the current schema, marker and row
+    count both right? A database of an older migration is built again."""
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
@@ -292,11 +295,21 @@ def is_built(url: str, count: int) -> bool:
                 text("SELECT value FROM bench_build WHERE name = 'marker'")
             ).scalar_one_or_none()
             rows = connection.execute(text("SELECT count(*) FROM vacancies")).scalar()
+            revision = connection.execute(
+                text("SELECT version_num FROM alembic_version")
+            ).scalar_one_or_none()
     except Exception:  # noqa: BLE001 - any failure means "build it again"
         return False
     finally:
         engine.dispose()
-    return marker == bench_marker(count) and rows == count
+    current = revision == get_head_revision()
+    return current and marker == bench_marker(count) and rows == count
+
+
+def get_head_revision() -> str:
+    """The newest migration's revision, as `alembic_version` holds it."""
+    config = alembic_config("sqlite://")
+    return ScriptDirectory.from_config(config).get_current_head()
 
 
 def ensure_postgres_database(database: str) -> None:
