@@ -78,9 +78,10 @@ def search_employers(session: Session, q: str, limit: int = SEARCH_LIMIT) -> lis
 
 def _get_lookup_dataset(session: Session) -> Dataset:
     # Inside the web app, share the snapshot the statistics map; outside it
-    # (scripts, tests), a dataset built in memory will do.
+    # (scripts, tests), a dataset built in memory will do. Search options may
+    # come from the previous version while the refresh builds the new one.
     settings = current_settings() if has_app_context() else None
-    return get_dataset(session, settings)
+    return get_dataset(session, settings, previous_allowed=True)
 
 
 def _open_area_counts(dataset: Dataset) -> np.ndarray:
