@@ -1263,7 +1263,8 @@ def compute_page(search: str | None, lang: str, theme: str) -> PageOutputs:
         errors = errors + vs_errors
 
     session, settings = request_session(), current_settings()
-    all_stats = [get_stats(session, filters, settings) for filters in selections]
+    info = get_data_info(session)
+    all_stats = [get_stats(session, f, settings, info) for f in selections]
     logger.info(
         "analytics page: %s, %d selection(s), %d vacancies",
         urlencode(main.to_query()) or "all",
@@ -1274,8 +1275,7 @@ def compute_page(search: str | None, lang: str, theme: str) -> PageOutputs:
 
     unknown = [stats.get("unknown_ids") or {} for stats in all_stats]
     notices = make_notices(errors, unknown, lang)
-    current = get_data_info(session).version
-    notices.extend(make_version_notice(all_stats[0]["data"], current, lang))
+    notices.extend(make_version_notice(all_stats[0]["data"], info.version, lang))
     return PageOutputs(
         notices=notices,
         cards=make_cards(all_stats, lang),

@@ -63,13 +63,19 @@ DOWNLOAD_COLUMNS = (
 )
 
 
-def get_stats(session: Session, filters: Filters, settings: Settings) -> dict:
+def get_stats(
+    session: Session,
+    filters: Filters,
+    settings: Settings,
+    info: DataInfo | None = None,
+) -> dict:
     """Every statistic of the selection, in the shape of design §6's answer.
 
     Adds `unknown_ids`: well-formed area, employer and role ids of the
-    selection that match nothing in the data (stale links).
+    selection that match nothing in the data (stale links). `info` is the
+    current data version, when the caller read it already.
     """
-    info = get_data_info(session)
+    info = info or get_data_info(session)
     dataset = get_dataset(session, settings, info.version, previous_allowed=True)
     if dataset.version == info.version:
         dataset.info = info
