@@ -411,7 +411,9 @@ def _can_switch_now(session: Session, settings, version: str) -> bool:
         return True
     if snapshot.is_building(settings.instance_dir):
         return False
-    return snapshot.is_saved(folder) or not _refresh_just_finished(session)
+    # Between the refresh's two builds (columns, then keyword postings) the
+    # lock is free for a moment; its version is not ready until both are.
+    return not _refresh_just_finished(session)
 
 
 def _refresh_just_finished(session: Session) -> bool:

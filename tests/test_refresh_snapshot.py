@@ -18,6 +18,7 @@ from services import dataset as dataset_module
 from services import keywords as keywords_module
 from services.analytics import get_stats
 from services.dataset import clear_dataset_cache
+from services.dataset import ensure_dataset_snapshot
 from services.dataset import get_dataset
 from services.filters import Filters
 from services.schema import AppState
@@ -175,6 +176,9 @@ def test_a_version_its_refresh_is_about_to_build_waits_for_that_refresh(
     publish(db_session, "v2")
     db_session.get(AppState, 1).last_run_id = run.id
     db_session.commit()
+
+    # The refresh has saved the columns and not yet the keyword postings.
+    ensure_dataset_snapshot(db_session, settings, "v2")
 
     just_after = get_stats(db_session, Filters(), settings)
     run.finished_at = utc_now() - timedelta(minutes=1)
