@@ -1,11 +1,13 @@
 """The Dash app on the Flask server: page shell, router, banners and switches.
 
 `create_dash(server)` attaches Dash at "/" and routes "/" to the analytics
-page and "/methodology" to the methodology page. The shell around them shows
-the demo-data and maintenance banners, the language and theme switches, the
-account links (when accounts are installed) and, in the footer, the data
-version and refresh time. The shell is rebuilt on every page load, so the
-banners and the language follow the database and the `lang` cookie.
+page and "/methodology" to the methodology page; any other path that would
+reach Dash's catch-all route answers 404 instead of an empty shell. The
+shell around the pages shows the demo-data and maintenance banners, the
+language and theme switches, the account links (when accounts are
+installed) and, in the footer, the data version and refresh time. The shell
+is rebuilt on every page load, so the banners and the language follow the
+database and the `lang` cookie.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from dash import State
 from dash import dcc
 from dash import html
 from flask import current_app
+from flask import request
 
+from auth.guard import refuse
 from dashboard import analytics
 from dashboard import methodology
 from dashboard.downloads import init_downloads
@@ -36,6 +40,7 @@ from services.state import get_maintenance
 logger = logging.getLogger(__name__)
 
 LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
+METHODOLOGY_PATH = "/methodology"
 
 register_messages(
     {
@@ -89,11 +94,34 @@ def create_dash(server) -> dash.Dash:
         ],
     )
     app.layout = make_shell_layout
+    _refuse_unknown_paths(server, app.config.routes_pathname_prefix + "<path:path>")
     init_downloads(server)
     _register_shell_callbacks(app)
     analytics.register_callbacks(app)
     logger.info("Dash pages attached: /, /methodology")
     return app
+
+
+def _refuse_unknown_paths(server, catch_all_endpoint: str) -> None:
+    """Answer 404 for paths that only Dash's catch-all route would take.
+
+    Dash serves its page shell for any path, so a mistyped link or an unknown
+    /api/v1/ address would answer 200. The check runs after the access guard:
+    a visitor who may not see the pages is still sent to the login first.
+    """
+
+    def refuse_unknown_path():
+        if request.endpoint != catch_all_endpoint or is_page_path(request.path):
+            return None
+        logger.info("unknown path %s: 404", request.path[:200])
+        return refuse(404, "not_found")
+
+    server.before_request(refuse_unknown_path)
+
+
+def is_page_path(path: str | None) -> bool:
+    """Whether `path` is one of the Dash pages (a trailing slash allowed)."""
+    return path in (None, "", "/") or path.rstrip("/") == METHODOLOGY_PATH
 
 
 def _assets_folder():
@@ -231,7 +259,7 @@ def render_page(pathname: str | None, search: str | None) -> object:
     lang = request_language()
     if pathname in (None, "", "/"):
         return analytics.layout(lang, search or "")
-    if pathname.rstrip("/") == "/methodology":
+    if pathname.rstrip("/") == METHODOLOGY_PATH:
         return methodology.layout(lang)
     return html.Div(
         html.H1(translate("app.not_found", lang)), className="app-not-found"

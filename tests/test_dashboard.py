@@ -602,6 +602,47 @@ def test_router_renders_each_page_with_controls_from_the_url(server):
 
 
 @pytest.mark.db
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/methodology", "/methodology/", "/_dash-layout", "/_dash-dependencies"],
+)
+def test_dash_pages_and_routes_answer(server, path):
+    assert server.test_client().get(path).status_code == 200
+
+
+@pytest.mark.db
+@pytest.mark.parametrize(
+    ("path", "lang", "text"),
+    [
+        ("/nonexistent", "ru", "Страница не найдена."),
+        ("/methodology/extra", "ru", "Страница не найдена."),
+        ("/nonexistent", "en", "Page not found."),
+    ],
+)
+def test_an_unknown_path_is_a_not_found_page_with_a_link_home(server, path, lang, text):
+    client = server.test_client()
+    client.set_cookie("lang", lang)
+
+    answer = client.get(path)
+
+    body = answer.get_data(as_text=True)
+    assert answer.status_code == 404
+    assert answer.mimetype == "text/html"
+    assert text in body
+    assert 'href="/"' in body
+    assert "_dash-renderer" not in body
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("path", ["/api/v1/unknown", "/api/v1", "/download/x.csv"])
+def test_an_unknown_api_path_is_a_json_not_found(server, path):
+    answer = server.test_client().get(path)
+
+    assert answer.status_code == 404
+    assert answer.get_json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.db
 def test_an_unknown_role_in_the_url_is_kept_and_matches_nothing(server):
     from dashboard.app import render_page
 
