@@ -1327,12 +1327,16 @@ VS_INPUTS = (
     ("analytics-vs-employer", "value"),
     ("analytics-vs-experience", "value"),
 )
+# A URL change (a link, the back button) sets the options with the values:
+# a dropdown drops a value that has no option, and the next sync would then
+# write the URL without it, losing e.g. an unknown role id from a link.
 OPTION_OUTPUTS = (
     "analytics-area",
     "analytics-exclude-area",
     "analytics-employer",
     "analytics-vs-area",
     "analytics-vs-employer",
+    "analytics-role",
 )
 SYNC_OUTPUTS = (
     ("analytics-url", "search"),
@@ -1446,6 +1450,7 @@ def show_url_in_controls(search: str | None) -> list:
         options["employer"],
         options["vs_area"],
         options["vs_employer"],
+        options["role"],
         comparison is None,
     ]
 

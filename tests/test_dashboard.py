@@ -19,6 +19,7 @@ from dashboard import analytics
 from dashboard import methodology
 from dashboard.analytics import CONTROL_FIELDS
 from dashboard.analytics import FIGURE_IDS
+from dashboard.analytics import SYNC_OUTPUTS
 from dashboard.analytics import Controls
 from dashboard.analytics import area_label
 from dashboard.analytics import controls_showing
@@ -28,6 +29,7 @@ from dashboard.analytics import make_search
 from dashboard.analytics import next_selection
 from dashboard.analytics import range_from_experience
 from dashboard.analytics import render_statistics
+from dashboard.analytics import show_url_in_controls
 from dashboard.analytics import url_selection
 from dashboard.app import make_shell_layout
 from dashboard.figures import ACCENT
@@ -657,6 +659,20 @@ def test_an_unknown_role_in_the_url_is_kept_and_matches_nothing(server):
     assert texts(outputs["notices"]) == [
         "Не найдены в данных (роли): 77777. Фильтр оставлен, но им ничего "
         "не соответствует."
+    ]
+
+
+@pytest.mark.db
+def test_a_url_change_keeps_an_unknown_role_with_its_option(server):
+    # The back button can bring back a URL whose role the dropdown's current
+    # options do not hold: the options must come with the value.
+    with server.test_request_context("/_dash-update-component"):
+        values = show_url_in_controls("?role=77777")
+    outputs = dict(zip(SYNC_OUTPUTS, values, strict=True))
+
+    assert outputs[("analytics-role", "value")] == [77777]
+    assert {"label": "№77777 (не найден)", "value": 77777} in outputs[
+        ("analytics-role", "options")
     ]
 
 
