@@ -60,6 +60,9 @@ from dashboard.format import format_roubles
 from dashboard.i18n import register_messages
 from dashboard.i18n import request_language
 from dashboard.i18n import translate
+from dashboard.widgets import date_range_placeholders
+from dashboard.widgets import dropdown_labels
+from dashboard.widgets import range_slider_attributes
 from services.analytics import get_stats
 from services.filters import EMPLOYMENT_FORM_IDS
 from services.filters import EXPERIENCE_IDS
@@ -561,8 +564,14 @@ def _field(label_key: str, lang: str, control):
 
 
 def _experience_slider(component_id: str, value: list[int], lang: str):
+    levels = [translate(f"experience.{level}", lang) for level in EXPERIENCE_IDS]
+    names = range_slider_attributes(
+        translate("analytics.experience", lang), levels, lang
+    )
     return html.Div(
-        className="analytics-slider", children=_range_slider(component_id, value, lang)
+        className="analytics-slider",
+        children=_range_slider(component_id, value, lang),
+        **names,
     )
 
 
@@ -583,13 +592,18 @@ def _range_slider(component_id: str, value: list[int], lang: str):
 
 
 def _search_dropdown(component_id: str, value, options, lang: str):
+    # One usually types a name and picks it: the list closes on the choice,
+    # as a single-choice list would, instead of covering the fields below
+    # with the results of a finished search.
     return dcc.Dropdown(
         id=component_id,
         options=options,
         value=value,
         multi=True,
         searchable=True,
+        closeOnSelect=True,
         placeholder=translate("analytics.area_placeholder", lang),
+        labels=dropdown_labels(lang),
         debounce=False,
     )
 
@@ -684,6 +698,7 @@ def _make_sidebar(lang, values, vs_values, options, comparing) -> html.Aside:
                 value=values["analytics-role"],
                 multi=True,
                 searchable=True,
+                labels=dropdown_labels(lang),
             ),
         ),
         _field(
@@ -729,6 +744,7 @@ def _make_sidebar(lang, values, vs_values, options, comparing) -> html.Aside:
                 display_format="DD.MM.YYYY" if lang == "ru" else "YYYY-MM-DD",
                 first_day_of_week=1,
                 clearable=True,
+                **date_range_placeholders(lang),
             ),
         ),
         _field(

@@ -32,6 +32,7 @@ from dashboard.i18n import LANGUAGE_COOKIE
 from dashboard.i18n import register_messages
 from dashboard.i18n import request_language
 from dashboard.i18n import translate
+from dashboard.widgets import page_widget_attributes
 from services.runtime import current_settings
 from services.runtime import request_session
 from services.state import get_data_info
@@ -136,6 +137,7 @@ def make_shell_layout() -> html.Div:
     return html.Div(
         id="app-shell",
         lang=lang,
+        **page_widget_attributes(lang),
         children=[
             dcc.Location(id="app-url", refresh=False),
             dcc.Store(id="app-theme", storage_type="local", data="light"),

@@ -12,6 +12,7 @@ from dataclasses import replace
 from urllib.parse import urlencode
 
 import pytest
+from dash import dcc
 from dash import html
 
 from app import create_app
@@ -113,6 +114,16 @@ def texts(component) -> list[str]:
     if hasattr(component, "to_plotly_json"):
         return texts(getattr(component, "children", None))
     return []
+
+
+def components(component, kind) -> list:
+    """Every component of class `kind` in a Dash tree, in order."""
+    if isinstance(component, list | tuple):
+        return [found for child in component for found in components(child, kind)]
+    if not hasattr(component, "to_plotly_json"):
+        return []
+    inner = components(getattr(component, "children", None), kind)
+    return [component, *inner] if isinstance(component, kind) else inner
 
 
 def card_value(outputs: dict, key: str) -> str:
@@ -660,6 +671,46 @@ def test_an_unknown_role_in_the_url_is_kept_and_matches_nothing(server):
         "Не найдены в данных (роли): 77777. Фильтр оставлен, но им ничего "
         "не соответствует."
     ]
+
+
+@pytest.mark.db
+@pytest.mark.parametrize(
+    ("lang", "select_all", "search", "start", "end"),
+    [
+        ("ru", "Выбрать все", "Поиск", "С даты", "По дату"),
+        ("en", "Select all", "Search", "From", "To"),
+    ],
+)
+def test_every_dropdown_and_the_date_picker_speak_the_page_language(
+    server, lang, select_all, search, start, end
+):
+    with server.test_request_context("/"):
+        page = analytics.layout(lang, "?vs_status=open")
+
+    dropdowns = components(page, dcc.Dropdown)
+    assert len(dropdowns) == 6
+    for dropdown in dropdowns:
+        assert dropdown.labels["select_all"] == select_all
+        assert dropdown.labels["search"] == search
+    (picker,) = components(page, dcc.DatePickerRange)
+    assert picker.start_date_placeholder_text == start
+    assert picker.end_date_placeholder_text == end
+
+
+@pytest.mark.db
+def test_search_dropdowns_close_on_a_choice_and_the_role_list_stays_open(server):
+    with server.test_request_context("/"):
+        page = analytics.layout("ru", "?vs_status=open")
+
+    dropdowns = components(page, dcc.Dropdown)
+    closing = {d.id for d in dropdowns if getattr(d, "closeOnSelect", False)}
+    assert closing == {
+        "analytics-area",
+        "analytics-exclude-area",
+        "analytics-employer",
+        "analytics-vs-area",
+        "analytics-vs-employer",
+    }
 
 
 @pytest.mark.db
