@@ -204,6 +204,7 @@ register_messages(
         ),
         "analytics.top_areas": ("Топ регионов", "Top areas"),
         "analytics.top_employers": ("Топ компаний", "Top companies"),
+        "analytics.col_selection": ("Выборка", "Selection"),
         "analytics.col_name": ("Название", "Name"),
         "analytics.col_vacancies": ("Вакансии", "Vacancies"),
         "analytics.col_p50": ("Медиана", "Median"),
@@ -894,7 +895,8 @@ def _count_format(lang: str) -> Format:
     )
 
 
-def _table(component_id: str, title_key: str, lang: str, linked: bool):
+def top_table_columns(lang: str, linked: bool, comparing: bool) -> list[dict]:
+    """A top table's columns; with a comparison the first names the selection."""
     money, count = _money_format(lang), _count_format(lang)
     name_column = {"name": translate("analytics.col_name", lang), "id": "name"}
     if linked:
@@ -907,13 +909,37 @@ def _table(component_id: str, title_key: str, lang: str, linked: bool):
         _numeric_column("p75", "analytics.col_p75", money, lang),
         _numeric_column("n", "analytics.col_n", count, lang),
     ]
+    if comparing:
+        selection = translate("analytics.col_selection", lang)
+        columns.insert(0, {"name": selection, "id": "selection"})
+    return columns
+
+
+def _selection_cell_styles(lang: str) -> list[dict]:
+    # The selection's colour as a bar before its name, as on the cards.
+    return [
+        {
+            "if": {
+                "column_id": "selection",
+                "filter_query": f'{{selection}} = "{name}"',
+            },
+            "boxShadow": f"inset 4px 0 0 {colour}",
+            "fontWeight": "600",
+        }
+        for name, colour in zip(
+            selection_names(lang), (ACCENT, COMPARISON), strict=True
+        )
+    ]
+
+
+def _table(component_id: str, title_key: str, lang: str, linked: bool):
     return html.Section(
         className="analytics-table",
         children=[
             html.H3(translate(title_key, lang)),
             _make_data_table(
                 id=component_id,
-                columns=columns,
+                columns=top_table_columns(lang, linked, comparing=False),
                 data=[],
                 sort_action="native",
                 markdown_options={"link_target": "_blank"},
@@ -923,6 +949,7 @@ def _table(component_id: str, title_key: str, lang: str, linked: bool):
                 style_cell_conditional=[
                     {"if": {"column_type": "numeric"}, "textAlign": "right"}
                 ],
+                style_data_conditional=_selection_cell_styles(lang),
             ),
         ],
     )
@@ -1192,6 +1219,48 @@ def make_table_rows(rows: list[dict], linked: bool) -> list[dict]:
     return table
 
 
+def selection_names(lang: str) -> list[str]:
+    """The names of the main selection and of the comparison."""
+    return [
+        translate("analytics.main_name", lang),
+        translate("analytics.vs_name", lang),
+    ]
+
+
+@dataclass(frozen=True)
+class TopTables:
+    """The rows and the columns of the top-areas and top-companies tables."""
+
+    area_rows: list[dict]
+    employer_rows: list[dict]
+    area_columns: list[dict]
+    employer_columns: list[dict]
+
+
+def make_top_tables(all_stats: list[dict], lang: str) -> TopTables:
+    """Both top tables for one selection or, side by side, for a comparison.
+
+    With a comparison every row names its selection in the first column, the
+    main selection's rows first, so a row stays readable after sorting.
+    """
+    comparing = len(all_stats) > 1
+    names = selection_names(lang)
+
+    def rows(kind: str, linked: bool) -> list[dict]:
+        table = []
+        for name, stats in zip(names, all_stats, strict=False):
+            for row in make_table_rows(stats[kind], linked):
+                table.append({"selection": name, **row} if comparing else row)
+        return table
+
+    return TopTables(
+        area_rows=rows("top_areas", linked=False),
+        employer_rows=rows("top_employers", linked=True),
+        area_columns=top_table_columns(lang, linked=False, comparing=comparing),
+        employer_columns=top_table_columns(lang, linked=True, comparing=comparing),
+    )
+
+
 def category_labels(kind: str, rows: list[dict], lang: str) -> dict[str, str]:
     """Display names of a distribution's categories; an unlisted id shows as is."""
     labels = {}
@@ -1248,8 +1317,7 @@ class PageOutputs:
     cards: list
     excluded: str
     figures: list
-    top_areas: list[dict]
-    top_employers: list[dict]
+    top_tables: TopTables
     downloads: list[str]
 
     def as_tuple(self) -> tuple:
@@ -1258,9 +1326,11 @@ class PageOutputs:
             self.cards,
             self.excluded,
             *self.figures,
-            self.top_areas,
-            self.top_employers,
+            self.top_tables.area_rows,
+            self.top_tables.employer_rows,
             *self.downloads,
+            self.top_tables.area_columns,
+            self.top_tables.employer_columns,
         )
 
 
@@ -1297,8 +1367,7 @@ def compute_page(search: str | None, lang: str, theme: str) -> PageOutputs:
         cards=make_cards(all_stats, lang),
         excluded=make_excluded_line(all_stats[0]["salary"], lang),
         figures=make_figures(all_stats, lang, theme),
-        top_areas=make_table_rows(all_stats[0]["top_areas"], linked=False),
-        top_employers=make_table_rows(all_stats[0]["top_employers"], linked=True),
+        top_tables=make_top_tables(all_stats, lang),
         downloads=make_download_links(search or ""),
     )
 
@@ -1312,7 +1381,7 @@ def make_unavailable_page(lang: str, theme: str) -> PageOutputs:
     )
     empty = [make_empty_figure(lang, theme) for _figure in FIGURE_IDS]
     links = [f"/download/{name}" for name in DOWNLOADS]
-    return PageOutputs([notice], [], "", empty, [], [], links)
+    return PageOutputs([notice], [], "", empty, make_top_tables([], lang), links)
 
 
 def record_query(filters: Filters) -> None:
@@ -1591,6 +1660,8 @@ def register_callbacks(app: dash.Dash) -> None:
             Output(f"analytics-download-{_download_key(n).replace('_', '-')}", "href")
             for n in DOWNLOADS
         ],
+        Output("analytics-top-areas", "columns"),
+        Output("analytics-top-employers", "columns"),
         Input("analytics-url", "search"),
         State("app-theme", "data"),
     )(render_statistics)

@@ -19,6 +19,7 @@ from app import create_app
 from dashboard import analytics
 from dashboard import methodology
 from dashboard.analytics import CONTROL_FIELDS
+from dashboard.analytics import DOWNLOADS
 from dashboard.analytics import FIGURE_IDS
 from dashboard.analytics import SYNC_OUTPUTS
 from dashboard.analytics import Controls
@@ -75,7 +76,9 @@ def render(server, search: str, lang: str = "ru") -> dict:
     with server.test_request_context("/_dash-update-component", headers=headers):
         values = render_statistics(search, "light")
     named = dict(zip(OUTPUT_NAMES, values, strict=False))
-    named["downloads"] = list(values[len(OUTPUT_NAMES) :])
+    links_end = len(OUTPUT_NAMES) + len(DOWNLOADS)
+    named["downloads"] = list(values[len(OUTPUT_NAMES) : links_end])
+    named["area_columns"], named["employer_columns"] = values[links_end:]
     return named
 
 
@@ -205,6 +208,38 @@ def test_comparison_draws_both_selections(server):
     histogram = outputs["analytics-histogram"]
     assert [trace["name"] for trace in histogram["data"]] == ["Выборка", "Сравнение"]
     assert [sum(trace["y"]) for trace in histogram["data"]] == [6, 5]
+
+
+@pytest.mark.db
+def test_top_tables_name_the_selection_only_when_comparing(server):
+    alone = render(server, "?area=1")
+
+    assert [column["id"] for column in alone["area_columns"]][:2] == [
+        "name",
+        "vacancies",
+    ]
+    assert all("selection" not in row for row in alone["employers"])
+
+
+@pytest.mark.db
+@pytest.mark.parametrize(
+    ("lang", "names"),
+    [("ru", ("Выборка", "Сравнение")), ("en", ("Selection", "Comparison"))],
+)
+def test_comparison_top_tables_show_both_selections_labelled(server, lang, names):
+    outputs = render(server, "?area=1&vs_area=2&vs_status=open", lang)
+
+    main, comparison = names
+    for columns in (outputs["area_columns"], outputs["employer_columns"]):
+        assert columns[0] == {"name": main, "id": "selection"}
+    assert [(r["selection"], r["name"], r["vacancies"]) for r in outputs["areas"]] == [
+        (main, "Москва", 6),
+        (comparison, "Санкт-Петербург", 5),
+    ]
+    assert [(r["selection"], r["name"]) for r in outputs["employers"]] == [
+        (main, "[Яндекс](https://hh.ru/employer/10)"),
+        (comparison, "[Сбер](https://hh.ru/employer/20)"),
+    ]
 
 
 def _drawn_selection(name: str, colour: str, median: int) -> Selection:
