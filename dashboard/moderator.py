@@ -56,6 +56,13 @@ def read_journal_query(args) -> JournalQuery:
     )
 
 
+def action_label(action: str, lang: str | None = None) -> str:
+    """A journal action's name in the UI language; an unlisted code as it is."""
+    key = f"auth.action.{action}"
+    text = translate(key, lang)
+    return action if text == key else text
+
+
 def _read_page(args) -> int:
     try:
         return max(int(args.get("page", "1")), 1)
@@ -79,6 +86,7 @@ def _moderator_page(status: int = 200, notices=()):
         filters=filters,
         filter_query={key: value for key, value in filters.items() if value},
         actions=ACTIONS,
+        action_label=action_label,
         bans=get_active_bans(request_session()),
         format_details=format_details,
         notices=list(notices),

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import ast
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
 
 import auth.users
+from auth.journal import ACTIONS
 from auth.journal import delete_old_events
 from auth.journal import save_event
+from dashboard.i18n import translate
+from dashboard.moderator import action_label
 from services.schema import JournalEntry
 from tests.auth_support import CHEAP_HASH
 from tests.auth_support import add_user
@@ -84,7 +89,63 @@ def test_journal_pages_hold_fifty_rows(app, moderator):
     second = moderator.get("/moderator?action=query&page=2&lang=en")
 
     assert "Page 2 of 2" in second.get_data(as_text=True)
-    assert second.get_data(as_text=True).count("<td>query</td>") == 1
+    assert second.get_data(as_text=True).count('data-action="query"') == 1
+
+
+PROJECT = Path(__file__).resolve().parent.parent
+# Where each journal writer takes the action code among its arguments.
+ACTION_ARGUMENT = {"record_event": 0, "save_event": 1, "record_event_as": 2}
+
+
+def recorded_actions() -> set[str]:
+    """Every action code the product's code passes to a journal writer."""
+    found = set()
+    for folder in ("auth", "dashboard", "etl", "services"):
+        for path in (PROJECT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = getattr(node.func, "id", getattr(node.func, "attr", None))
+                position = ACTION_ARGUMENT.get(name)
+                if position is not None and len(node.args) > position:
+                    argument = node.args[position]
+                    if isinstance(argument, ast.Constant):
+                        found.add(argument.value)
+    return found
+
+
+def test_every_recorded_action_is_listed_and_named_in_both_languages(app):
+    recorded = recorded_actions()
+
+    assert {"login_failed", "refresh_start", "refresh_end", "query"} <= recorded
+    assert recorded <= set(ACTIONS)
+    with app.test_request_context("/"):
+        for action in ACTIONS:
+            russian = translate(f"auth.action.{action}", "ru")
+            english = translate(f"auth.action.{action}", "en")
+            assert action_label(action, "ru") == russian != f"auth.action.{action}"
+            assert action_label(action, "en") == english != russian
+
+
+def test_an_unlisted_action_code_shows_as_it_is(app):
+    with app.test_request_context("/"):
+        assert action_label("something_old", "ru") == "something_old"
+
+
+@pytest.mark.parametrize(
+    ("lang", "label"),
+    [("ru", "Неудачный вход"), ("en", "Failed sign-in")],
+)
+def test_journal_names_actions_and_keeps_their_codes(app, moderator, lang, label):
+    add_entries(app, [(datetime(2024, 3, 1, 9, 0), "alice", None, "login_failed")])
+
+    page = moderator.get(f"/moderator?lang={lang}").get_data(as_text=True)
+
+    assert (
+        '<td class="accounts-action" data-action="login_failed" '
+        f'title="login_failed">{label}<code>login_failed</code></td>'
+    ) in page
+    assert f'<option value="login_failed" >{label}</option>' in page
 
 
 def test_journal_csv_export_is_journalled(app, moderator):
