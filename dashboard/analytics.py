@@ -62,6 +62,7 @@ from dashboard.i18n import request_language
 from dashboard.i18n import translate
 from dashboard.widgets import date_range_placeholders
 from dashboard.widgets import dropdown_labels
+from dashboard.widgets import plotly_locale_config
 from dashboard.widgets import range_slider_attributes
 from services.analytics import get_stats
 from services.filters import EMPLOYMENT_FORM_IDS
@@ -864,7 +865,11 @@ def _chart(title_key: str, figure_id: str, lang: str) -> html.Section:
             dcc.Loading(
                 dcc.Graph(
                     id=figure_id,
-                    config={"displaylogo": False, "responsive": True},
+                    config={
+                        "displaylogo": False,
+                        "responsive": True,
+                        **plotly_locale_config(lang),
+                    },
                 ),
                 delay_show=LOADING_DELAY_MS,
                 type="dot",

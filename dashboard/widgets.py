@@ -1,12 +1,14 @@
 """The built-in texts of the Dash widgets, in the page's language.
 
-Dash's dropdowns and date pickers come with English texts ("Select All",
-"Start Date", month names). The dropdowns and the date picker's placeholders
-take their texts as props, set here. Three kinds of text have no prop: the
-calendar's month and weekday names, its buttons' labels and the range
-slider's thumb labels. `assets/widget_language.js` supplies them from the
-data attributes made here and, for the calendar's names, from the browser's
-own date names for the page's language.
+Dash's dropdowns, date pickers and charts come with English texts ("Select
+All", "Start Date", "Zoom", month names). The dropdowns and the date
+picker's placeholders take their texts as props, set here, and so do the
+charts, through Plotly's own locale config (tool-bar tooltips, month names
+on date axes). Three kinds of text have no prop: the calendar's month and
+weekday names, its buttons' labels and the range slider's thumb labels.
+`assets/widget_language.js` supplies them from the data attributes made
+here and, for the calendar's names, from the browser's own date names for
+the page's language.
 """
 
 from __future__ import annotations
@@ -26,6 +28,32 @@ CALENDAR_LABELS = {
     "Clear date": "widgets.clear_date",
     "Decrease value": "widgets.decrease",
     "Increase value": "widgets.increase",
+}
+
+# Plotly's tool-bar tooltips and notes, by their English text.
+PLOTLY_TEXTS = {
+    "Download plot as a PNG": "widgets.plot_download",
+    "Share chart...": "widgets.plot_share",
+    "Zoom": "widgets.plot_zoom",
+    "Pan": "widgets.plot_pan",
+    "Box Select": "widgets.plot_box_select",
+    "Lasso Select": "widgets.plot_lasso_select",
+    "Zoom in": "widgets.plot_zoom_in",
+    "Zoom out": "widgets.plot_zoom_out",
+    "Autoscale": "widgets.plot_autoscale",
+    "Reset axes": "widgets.plot_reset_axes",
+    "Toggle Spike Lines": "widgets.plot_spike_lines",
+    "Show closest data on hover": "widgets.plot_hover_closest",
+    "Compare data on hover": "widgets.plot_hover_compare",
+    "Double-click to zoom back out": "widgets.plot_zoom_back",
+    "Double-click on legend to isolate one trace": "widgets.plot_legend_isolate",
+}
+# Plotly's date names, comma-separated: its locale format wants lists.
+PLOTLY_DATE_NAMES = {
+    "months": "widgets.months",
+    "shortMonths": "widgets.short_months",
+    "days": "widgets.days",
+    "shortDays": "widgets.short_days",
 }
 
 register_messages(
@@ -51,6 +79,51 @@ register_messages(
         "widgets.increase": ("Увеличить", "Increase"),
         "widgets.range_from": ("{name}: от", "{name}: from"),
         "widgets.range_to": ("{name}: до", "{name}: to"),
+        "widgets.plot_download": ("Сохранить как PNG", "Download plot as a PNG"),
+        "widgets.plot_share": ("Поделиться…", "Share chart..."),
+        "widgets.plot_zoom": ("Увеличить область", "Zoom"),
+        "widgets.plot_pan": ("Сдвигать", "Pan"),
+        "widgets.plot_box_select": ("Выделить прямоугольником", "Box Select"),
+        "widgets.plot_lasso_select": ("Выделить лассо", "Lasso Select"),
+        "widgets.plot_zoom_in": ("Приблизить", "Zoom in"),
+        "widgets.plot_zoom_out": ("Отдалить", "Zoom out"),
+        "widgets.plot_autoscale": ("Автомасштаб", "Autoscale"),
+        "widgets.plot_reset_axes": ("Сбросить оси", "Reset axes"),
+        "widgets.plot_spike_lines": ("Линии к осям", "Toggle Spike Lines"),
+        "widgets.plot_hover_closest": (
+            "Подсказка у ближайшей точки",
+            "Show closest data on hover",
+        ),
+        "widgets.plot_hover_compare": (
+            "Подсказки всех рядов",
+            "Compare data on hover",
+        ),
+        "widgets.plot_zoom_back": (
+            "Двойной щелчок вернёт прежний масштаб",
+            "Double-click to zoom back out",
+        ),
+        "widgets.plot_legend_isolate": (
+            "Двойной щелчок по легенде оставит один ряд",
+            "Double-click on legend to isolate one trace",
+        ),
+        "widgets.months": (
+            "январь,февраль,март,апрель,май,июнь,июль,август,сентябрь,октябрь,"
+            "ноябрь,декабрь",
+            "January,February,March,April,May,June,July,August,September,"
+            "October,November,December",
+        ),
+        "widgets.short_months": (
+            "янв,фев,мар,апр,май,июн,июл,авг,сен,окт,ноя,дек",
+            "Jan,Feb,Mar,Apr,May,Jun,Jul,Aug,Sep,Oct,Nov,Dec",
+        ),
+        "widgets.days": (
+            "воскресенье,понедельник,вторник,среда,четверг,пятница,суббота",
+            "Sunday,Monday,Tuesday,Wednesday,Thursday,Friday,Saturday",
+        ),
+        "widgets.short_days": (
+            "вс,пн,вт,ср,чт,пт,сб",
+            "Sun,Mon,Tue,Wed,Thu,Fri,Sat",
+        ),
     }
 )
 
@@ -75,6 +148,26 @@ def date_range_placeholders(lang: str) -> dict[str, str]:
     return {
         "start_date_placeholder_text": translate("widgets.start_date", lang),
         "end_date_placeholder_text": translate("widgets.end_date", lang),
+    }
+
+
+def plotly_locale_config(lang: str) -> dict:
+    """Keys of a dcc.Graph `config` that put Plotly's own texts in `lang`.
+
+    Plotly speaks English by itself; for another language the locale goes
+    with each chart's config, so no locale script has to be loaded.
+    """
+    if lang == "en":
+        return {}
+    dictionary = {
+        english: translate(key, lang) for english, key in PLOTLY_TEXTS.items()
+    }
+    names = {
+        name: translate(key, lang).split(",") for name, key in PLOTLY_DATE_NAMES.items()
+    }
+    return {
+        "locale": lang,
+        "locales": {lang: {"dictionary": dictionary, "format": names}},
     }
 
 

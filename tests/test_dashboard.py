@@ -733,6 +733,24 @@ def test_every_dropdown_and_the_date_picker_speak_the_page_language(
 
 
 @pytest.mark.db
+def test_charts_name_their_tools_and_months_in_russian_on_the_russian_page(server):
+    with server.test_request_context("/"):
+        russian = analytics.layout("ru", "")
+        english = analytics.layout("en", "")
+
+    graphs = components(russian, dcc.Graph)
+    assert len(graphs) == len(FIGURE_IDS)
+    for graph in graphs:
+        locale = graph.config["locales"][graph.config["locale"]]
+        assert graph.config["locale"] == "ru"
+        assert locale["dictionary"]["Zoom"] == "Увеличить область"
+        assert locale["format"]["shortMonths"][10] == "ноя"
+        assert len(locale["format"]["days"]) == 7
+    for graph in components(english, dcc.Graph):
+        assert "locale" not in graph.config
+
+
+@pytest.mark.db
 def test_search_dropdowns_close_on_a_choice_and_the_role_list_stays_open(server):
     with server.test_request_context("/"):
         page = analytics.layout("ru", "?vs_status=open")
