@@ -1,10 +1,12 @@
 """Bans and login limits across real gunicorn workers sharing one database.
 
 Each test starts `gunicorn --workers 2 app:server` (no preload) on a free
-127.0.0.1 port. Requests go one at a time without keep-alive, so the workers
-take turns in the kernel's order; the access log (tests/gunicorn_test_conf.py)
-names the pid that answered each one, and a test keeps asking until both
-workers have answered.
+127.0.0.1 port. Requests go one at a time without keep-alive. On an idle
+machine the kernel tends to hand every connection to the same worker, so
+every other request is sent while an unfinished request holds the worker
+that accepts first: the other worker must answer it. The access log
+(tests/gunicorn_test_conf.py) names the pid that answered each one, and a
+test keeps asking until both workers have answered.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,9 +70,38 @@ class Gunicorn:
     access_log: Path
     answered: int = 0
 
-    def request(self, method: str, path: str, cookies: dict, data=None) -> Answer:
-        """Send one request without keep-alive; the answer names its worker."""
-        response = requests.request(
+    def request(
+        self, method: str, path: str, cookies: dict, data=None, elsewhere=False
+    ) -> Answer:
+        """Send one request without keep-alive; the answer names its worker.
+
+        With `elsewhere`, the worker that accepts first is held, so another
+        one answers.
+        """
+        with self.holding_one_worker() if elsewhere else nullcontext():
+            response = self._send(method, path, cookies, data)
+        self.answered += 1
+        worker = self._worker_of_line(self.answered)
+        self.last_response = response
+        return Answer(worker, response.status_code, response.headers.get("Location"))
+
+    @contextmanager
+    def holding_one_worker(self):
+        """Keep a sync worker reading an unfinished request until the block ends.
+
+        The connection is closed without finishing the request, so gunicorn
+        drops it quietly and writes no access line for it.
+        """
+        host, port = self.url.removeprefix("http://").split(":")
+        blocker = socket.create_connection((host, int(port)))
+        try:
+            blocker.sendall(b"GET /healthz HTTP/1.1\r\nHost: " + host.encode())
+            yield
+        finally:
+            blocker.close()
+
+    def _send(self, method: str, path: str, cookies: dict, data):
+        return requests.request(
             method,
             self.url + path,
             cookies=cookies,
@@ -76,10 +110,6 @@ class Gunicorn:
             allow_redirects=False,
             timeout=EVENT_WAIT_SECONDS,
         )
-        self.answered += 1
-        worker = self._worker_of_line(self.answered)
-        self.last_response = response
-        return Answer(worker, response.status_code, response.headers.get("Location"))
 
     def _worker_of_line(self, number: int) -> str:
         # The worker writes its access line right after the response, so the
@@ -97,7 +127,8 @@ class Gunicorn:
         answers = []
         while len({answer.worker for answer in answers}) < WORKERS:
             assert len(answers) < MAX_REQUESTS, f"one worker took all of {answers}"
-            answers.append(self.request(method, path, cookies, data))
+            elsewhere = len(answers) % 2 == 1
+            answers.append(self.request(method, path, cookies, data, elsewhere))
         return answers
 
 
@@ -251,12 +282,16 @@ def count_database_failures(app, key: str) -> int:
 def fail_ten_times_on_both_workers(server: Gunicorn, cookies: dict, csrf: str):
     """Ten failed sign-ins of one login, answered by both workers.
 
-    Whichever worker accepts first gets a request; should one take all ten,
-    that login proves nothing about sharing and the next one is tried.
+    Every other attempt goes to a worker other than the first to accept;
+    should one worker still take all ten, that login proves nothing about
+    sharing and the next one is tried.
     """
     for login in ("alice", *SPARE_LOGINS):
         form = {"login": login, "password": "wrong-password-1", "csrf_token": csrf}
-        failures = [server.request("POST", "/login", cookies, form) for _ in range(10)]
+        failures = [
+            server.request("POST", "/login", cookies, form, elsewhere=n % 2 == 1)
+            for n in range(10)
+        ]
         if len({answer.worker for answer in failures}) == WORKERS:
             return form, failures
     raise AssertionError("one worker answered every failed sign-in of every login")
