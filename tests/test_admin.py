@@ -192,13 +192,18 @@ def test_cancel_sets_the_flag_and_terminates_the_process(app, admin):
     child = subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(60)", "etl.refresh"]
     )
-    add_run(app, heartbeat_age_seconds=0, pid=child.pid)
+    try:
+        add_run(app, heartbeat_age_seconds=0, pid=child.pid)
 
-    response = post_form(admin, "/admin/refresh/1/cancel")
+        response = post_form(admin, "/admin/refresh/1/cancel")
 
-    assert response.status_code == 302
-    assert child.wait(timeout=30) == -15
-    assert run_status(app) == ("running", True)
+        assert response.status_code == 302
+        assert child.wait(timeout=30) == -15
+        assert run_status(app) == ("running", True)
+    finally:
+        # A failed check must not leave the sleeper to the tests after it.
+        child.kill()
+        child.wait()
 
 
 def test_a_refresh_without_user_agent_is_refused_naming_the_setting(app, admin):
