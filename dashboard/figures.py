@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from dash import Patch
 
+from dashboard.format import NARROW_NBSP
 from dashboard.format import format_count
 from dashboard.format import format_roubles
 from dashboard.i18n import register_messages
@@ -139,19 +140,30 @@ LEGEND_AT_FOOT = {
 # Each selection's percentile labels get their own two rows above the plot.
 PERCENTILE_ROW_STEP = 0.08
 
+# Plotly's decimal mark and digit grouping, as dashboard.format writes numbers.
+NUMBER_SEPARATORS = {"ru": "," + NARROW_NBSP, "en": ".,"}
+# Whole roubles with grouped digits (250 000), not Plotly's default 250k.
+ROUBLE_TICKS = {"tickformat": ",.0f", "hoverformat": ",.0f"}
+# Vacancy counts with grouped digits (15 000), not 15k.
+COUNT_TICKS = {"tickformat": ",d"}
+SHARE_TICKS = {"tickformat": ".0%"}
+# Weeks read "17 ноя"; the hover adds the year.
+WEEK_TICKS = {"tickformat": "%-d %b", "hoverformat": "%-d %b %Y"}
 
-def _figure(data: list[dict], theme: str, **layout) -> dict:
+
+def _figure(data: list[dict], theme: str, lang: str, **layout) -> dict:
     base = {
         "template": make_theme_template(theme),
-        "margin": {"l": 56, "r": 16, "t": 40, "b": 84},
+        "separators": NUMBER_SEPARATORS.get(lang, NUMBER_SEPARATORS["ru"]),
+        "margin": {"l": 72, "r": 16, "t": 40, "b": 84},
         "legend": LEGEND_AT_FOOT,
         "height": 320,
     }
     return {"data": data, "layout": {**base, **layout}}
 
 
-def _axis_title(text: str) -> dict:
-    return {"title": {"text": text}}
+def _axis_title(text: str, ticks: dict | None = None) -> dict:
+    return {"title": {"text": text}, **(ticks or {})}
 
 
 def make_empty_figure(lang: str, theme: str) -> dict:
@@ -166,7 +178,7 @@ def make_empty_figure(lang: str, theme: str) -> dict:
         "y": 0.5,
     }
     hidden = {"visible": False}
-    return _figure([], theme, annotations=[note], xaxis=hidden, yaxis=hidden)
+    return _figure([], theme, lang, annotations=[note], xaxis=hidden, yaxis=hidden)
 
 
 def _histogram_bins(histogram: dict) -> list[tuple[float, float | None, int]]:
@@ -226,14 +238,15 @@ def make_salary_histogram_figure(
     return _figure(
         data,
         theme,
+        lang,
         height=380 if comparing else 320,
-        margin={"l": 56, "r": 16, "t": 84 if comparing else 40, "b": 84},
+        margin={"l": 72, "r": 16, "t": 84 if comparing else 40, "b": 84},
         barmode="overlay",
         bargap=0.02,
         shapes=shapes,
         annotations=notes,
-        xaxis=_axis_title(translate("figure.salary_axis", lang)),
-        yaxis=_axis_title(translate("figure.vacancies_axis", lang)),
+        xaxis=_axis_title(translate("figure.salary_axis", lang), ROUBLE_TICKS),
+        yaxis=_axis_title(translate("figure.vacancies_axis", lang), COUNT_TICKS),
     )
 
 
@@ -299,9 +312,10 @@ def make_experience_box_figure(
     return _figure(
         data,
         theme,
+        lang,
         boxmode="group",
         showlegend=len(selections) > 1,
-        yaxis=_axis_title(translate("figure.salary_axis", lang)),
+        yaxis=_axis_title(translate("figure.salary_axis", lang), ROUBLE_TICKS),
     )
 
 
@@ -381,11 +395,13 @@ def make_distribution_figure(
     if not data:
         return make_empty_figure(lang, theme)
 
-    axis_key = "figure.share_axis" if comparing else "figure.vacancies_axis"
-    y_axis = _axis_title(translate(axis_key, lang))
     if comparing:
-        y_axis["tickformat"] = ".0%"
-    return _figure(data, theme, barmode="group", showlegend=comparing, yaxis=y_axis)
+        y_axis = _axis_title(translate("figure.share_axis", lang), SHARE_TICKS)
+    else:
+        y_axis = _axis_title(translate("figure.vacancies_axis", lang), COUNT_TICKS)
+    return _figure(
+        data, theme, lang, barmode="group", showlegend=comparing, yaxis=y_axis
+    )
 
 
 def make_weekly_figure(selections: list[Selection], lang: str, theme: str) -> dict:
@@ -425,15 +441,16 @@ def make_weekly_figure(selections: list[Selection], lang: str, theme: str) -> di
     if not data:
         return make_empty_figure(lang, theme)
 
-    median_axis = _axis_title(translate("figure.median_axis", lang))
+    median_axis = _axis_title(translate("figure.median_axis", lang), ROUBLE_TICKS)
     median_axis.update(overlaying="y", side="right", showgrid=False)
     return _figure(
         data,
         theme,
+        lang,
         # The right margin holds the median axis' tick labels and its title.
-        margin={"l": 56, "r": 80, "t": 40, "b": 84},
+        margin={"l": 72, "r": 80, "t": 40, "b": 84},
         barmode="group",
-        xaxis=_axis_title(translate("figure.week_axis", lang)),
-        yaxis=_axis_title(translate("figure.vacancies_axis", lang)),
+        xaxis=_axis_title(translate("figure.week_axis", lang), WEEK_TICKS),
+        yaxis=_axis_title(translate("figure.vacancies_axis", lang), COUNT_TICKS),
         yaxis2=median_axis,
     )

@@ -39,6 +39,7 @@ from dashboard.figures import COMPARISON
 from dashboard.figures import Selection
 from dashboard.figures import make_experience_box_figure
 from dashboard.figures import make_salary_histogram_figure
+from dashboard.figures import make_weekly_figure
 from dashboard.format import format_count
 from dashboard.format import format_roubles
 from services.dataset import clear_dataset_cache
@@ -287,6 +288,31 @@ def test_histogram_labels_of_two_selections_sit_on_separate_rows():
         ("P50", 1.24),
         ("P90", 1.16),
     ]
+
+
+@pytest.mark.parametrize(("lang", "separators"), [("ru", ",\u202f"), ("en", ".,")])
+def test_salary_axes_show_whole_roubles_grouped_as_the_page_writes_numbers(
+    lang, separators
+):
+    histogram = make_salary_histogram_figure(COMPARED, lang, "light")["layout"]
+    boxes = make_experience_box_figure(COMPARED, {}, lang, "light")["layout"]
+
+    assert histogram["separators"] == boxes["separators"] == separators
+    # Plotly's default would print 250k; grouped digits read 250 000.
+    assert histogram["xaxis"]["tickformat"] == ",.0f"
+    assert boxes["yaxis"]["tickformat"] == ",.0f"
+
+
+def test_weekly_axis_reads_day_and_month():
+    weeks = [{"week": "2026-11-16", "vacancies": 4, "p50": 90_000}]
+    selection = Selection("Выборка", ACCENT, {"weekly": weeks})
+
+    layout = make_weekly_figure([selection], "ru", "light")["layout"]
+
+    assert layout["xaxis"]["tickformat"] == "%-d %b"
+    assert layout["xaxis"]["hoverformat"] == "%-d %b %Y"
+    assert layout["yaxis2"]["tickformat"] == ",.0f"
+    assert layout["yaxis"]["tickformat"] == ",d"
 
 
 @pytest.mark.db
