@@ -44,7 +44,7 @@ def strip_highlight(text: str | None) -> str | None:
 
 def normalise_search_text(*parts: str | None) -> str:
     """Case-fold and map ё to е, so keyword search matches on both databases."""
-    joined = "\n".join([part for part in parts if part])
+    joined = "\n".join(part for part in parts if part)
     return joined.casefold().replace("ё", "е")
 
 

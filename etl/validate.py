@@ -12,6 +12,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import UTC
 from datetime import datetime
 from typing import NamedTuple
 
@@ -71,13 +72,9 @@ def parse_published_at(value: object) -> str | None:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return None
-    offset = moment.utcoffset()
-    if offset is None:
+    if moment.tzinfo is None:
         return None
-    # Runs for every item: shifting by the offset and cutting the offset off
-    # the text is cheaper than converting to UTC and dropping the zone, and
-    # gives the same naive-UTC digits (the first 26 characters).
-    return (moment - offset).isoformat(" ", "microseconds")[:26]
+    return format_db_time(moment.astimezone(UTC).replace(tzinfo=None))
 
 
 def _read_int_id(value: object) -> int | None:
