@@ -72,6 +72,7 @@ PAGES_FOLDER = PROJECT_ROOT / "instance" / "bench" / "load-pages"
 RESULTS = PROJECT_ROOT / "bench" / "RESULTS.md"
 TARGET_PER_SECOND = 25_000
 RUN_DATABASE = "hhload_run"
+SECTION_HEADER = "## Load speed"
 SEED = 11
 
 
@@ -309,10 +310,9 @@ def format_results(figures: dict, baseline: int) -> str:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return "\n".join(
         [
-            "## Load speed",
+            f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
             "",
-            f"`python -m bench.load_speed`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
-            f"load average {load} (2 shared cores).",
+            f"`python -m bench.load_speed`, load average {load} (2 shared cores).",
             "",
             f"{figures['pages']} saved search pages ({figures['written']:,} items) "
             f"into PostgreSQL holding {baseline:,} vacancies, timed from reading "
@@ -336,10 +336,20 @@ def format_results(figures: dict, baseline: int) -> str:
     )
 
 
-def save_results(section: str) -> None:
-    """Append the section; others write other sections of the same file."""
+def save_results(run: str) -> None:
+    """Add the run at the end of the Load speed section, creating it if absent.
+
+    Other benchmarks write other sections of the same file.
+    """
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    RESULTS.write_text(text.rstrip("\n") + "\n\n" + section)
+    if SECTION_HEADER not in text:
+        text = text.rstrip("\n") + "\n\n" + SECTION_HEADER + "\n"
+    start = text.index(SECTION_HEADER) + len(SECTION_HEADER)
+    following = text.find("\n## ", start)
+    end = len(text) if following == -1 else following + 1
+    section = text[:end].rstrip("\n") + "\n\n" + run.rstrip("\n") + "\n"
+    rest = text[end:]
+    RESULTS.write_text(section + ("\n" + rest if rest else ""))
 
 
 def main(argv: list[str] | None = None) -> int:
