@@ -34,7 +34,8 @@ DOWNLOAD_ROW_LIMIT = 100_000
 ROW_LIMIT_CONFIG = "DOWNLOAD_ROW_LIMIT"
 CSV_CHUNK_ROWS = 5_000
 BOM = "\ufeff"
-CSV_TYPE = "text/csv; charset=utf-8"
+# Werkzeug appends "; charset=utf-8" to text types itself.
+CSV_TYPE = "text/csv"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The columns of design §7, in the order the model returns them.
 VACANCY_COLUMNS = DOWNLOAD_COLUMNS

@@ -28,6 +28,11 @@ FALSE_WORDS = ("false", "0")
 
 MAX_QUERY_LENGTH = 500
 
+# hh.ru has no vacancies from before 2000; the bounds also keep the Moscow-day
+# arithmetic of the publication window clear of the ends of the calendar.
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2100, 12, 31)
+
 _ID = re.compile(r"[0-9]{1,18}")
 _ENUM_VALUE = re.compile(r"[A-Za-z_]{1,40}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -245,10 +250,19 @@ class _Parser:
         try:
             if not _DATE.fullmatch(value):
                 raise ValueError(value)
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             self.fail(name, value, f"{value!r} is not a date in the form YYYY-MM-DD")
             return None
+        if not EARLIEST_DAY <= day <= LATEST_DAY:
+            self.fail(
+                name,
+                value,
+                f"{value!r} is outside {EARLIEST_DAY.isoformat()}"
+                f" .. {LATEST_DAY.isoformat()}",
+            )
+            return None
+        return day
 
     def flag(self, name: str) -> bool | None:
         value = self.single_value(name)

@@ -91,6 +91,8 @@ BAD_QUERIES = {
     "q-twice": ("q=a&q=b", "q", "b"),
     "date-format": ("published_from=12.03.2025", "published_from", "12.03.2025"),
     "date-impossible": ("published_to=2025-02-30", "published_to", "2025-02-30"),
+    "date-too-early": ("published_from=0001-01-01", "published_from", "0001-01-01"),
+    "date-too-late": ("published_to=9999-12-31", "published_to", "9999-12-31"),
     "window-reversed": (
         "published_from=2025-03-12&published_to=2025-03-01",
         "published_from",

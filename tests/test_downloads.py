@@ -85,6 +85,7 @@ def test_vacancies_csv_has_bom_columns_and_the_selection(client):
         'attachment; filename="vacancies.csv"'
     )
     assert response.headers["X-Download-Truncated"] == "false"
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert rows[0] == list(VACANCY_COLUMNS)
     assert len(rows) == 1 + 6
     # Newest first: the first Moscow vacancy was published on 12 March.
@@ -146,6 +147,7 @@ def test_stats_csv_lists_summary_and_breakdowns(client):
     response = client.get("/download/stats.csv?area=1")
 
     rows = read_csv(response.data)
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert rows[0] == ["section", "id", "name", "vacancies", "n", "p25", "p50", "p75"]
     summary = {row[1]: row[2] for row in rows if row[0] == "summary"}
     assert summary["vacancies"] == "6"
@@ -202,8 +204,16 @@ def test_stats_xlsx_has_one_sheet_per_table(client):
                 "message": "status is given 2 times; give it once",
             },
         ),
+        (
+            "published_from=0001-01-01",
+            {
+                "param": "published_from",
+                "value": "0001-01-01",
+                "message": "'0001-01-01' is outside 2000-01-01 .. 2100-12-31",
+            },
+        ),
     ],
-    ids=["bad-id", "repeated-single"],
+    ids=["bad-id", "repeated-single", "date-out-of-range"],
 )
 def test_bad_parameters_answer_400_json(client, file_name, query, error):
     response = client.get(f"/download/{file_name}?{query}")

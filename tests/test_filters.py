@@ -81,6 +81,12 @@ BAD = {
     "q-too-long": ([("q", "x" * 501)], "q", "x" * 501),
     "date-bad-form": ([("published_from", "2025-3-1")], "published_from", "2025-3-1"),
     "date-impossible": ([("published_to", "2025-02-29")], "published_to", "2025-02-29"),
+    "date-too-early": (
+        [("published_from", "0001-01-01")],
+        "published_from",
+        "0001-01-01",
+    ),
+    "date-too-late": ([("published_to", "9999-12-31")], "published_to", "9999-12-31"),
     "date-twice": (
         [("published_to", "2025-02-01"), ("published_to", "2025-02-02")],
         "published_to",
