@@ -12,9 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from etl.load import DEMO_ID_FLOOR
 from etl.refresh import main
 from services.schema import AppState
 from services.schema import RefreshRun
@@ -124,6 +126,9 @@ def count_shared_vacancies_in(shared_hh: Path, root: str) -> int:
         pytest.param(["--date-from", "2026-13-01"], id="bad-date"),
         pytest.param(["--days", "-1"], id="negative-days"),
         pytest.param(["--workers", "0"], id="no-workers"),
+        pytest.param(["--area", "99999999999999999999"], id="huge-area"),
+        pytest.param(["--role", "2147483648"], id="role-past-int32"),
+        pytest.param(["--area", "0"], id="zero-area"),
     ],
 )  # fmt: skip
 def test_usage_errors_exit_1(argv, capsys):
@@ -229,12 +234,29 @@ def test_second_refresh_is_refused_while_one_holds_the_lock(
     second = run_refresh(env, "--days", "3")
     assert second.returncode == 2
     assert "run 1" in second.stderr
+    assert "refresh locked: held by run 1" in second.stdout
     assert get_runs(engine) == [(1, "running", "cli")]
 
     pause.touch()
     assert finish(first) == 0
     assert get_runs(engine) == [(1, "complete", "cli")]
     assert is_maintenance_active(engine, stale_seconds=120) is False
+
+
+@pytest.mark.db
+def test_fake_vacancies_are_real_data_that_a_later_refresh_keeps(
+    make_fake_hh, database_url, engine, tmp_path
+):
+    # Ids in the demo range would be swept away as demo data by the next run.
+    env = refresh_env(database_url, make_fake_hh().url, tmp_path)
+    loaded = []
+    for area in ("2", "1"):  # Saint Petersburg, then Moscow
+        assert run_refresh(env, "--area", area).returncode == 0
+        loaded.append(count_vacancies(engine))
+
+    assert 0 < loaded[0] < loaded[1]
+    with Session(engine) as session:
+        assert session.scalar(select(func.max(Vacancy.id))) < DEMO_ID_FLOOR
 
 
 @pytest.mark.db

@@ -10,6 +10,7 @@ import pytest
 
 from etl import synthetic
 from tests.fakehh.server import FakeHH
+from tests.fakehh.store import FIRST_FAKE_ID
 from tests.fakehh.store import ItemStore
 from tests.fakehh.store import load_shared_store
 from tests.fakehh.store import read_shared_reference
@@ -101,7 +102,7 @@ def make_store(
         return synthetic.build_item(
             seed,
             index,
-            synthetic.FIRST_SYNTHETIC_ID + index,
+            FIRST_FAKE_ID + index,
             published[index],
             areas[index],
             list(roles[index]),

@@ -21,6 +21,12 @@ from etl import synthetic
 
 MAX_ROLES = synthetic.MAX_ROLES_PER_ITEM
 
+# Synthetic vacancies the fake serves get ids of the size real hh.ru ids have,
+# far below the loader's demo range (etl.load.DEMO_ID_FLOOR): a refresh treats
+# demo rows as disposable, so ids in that range would vanish on the next run
+# instead of showing closed and reopened vacancies.
+FIRST_FAKE_ID = 120_000_000
+
 
 class ItemStore:
     """Vacancies ordered by publication time, filtered by window, areas and roles."""
@@ -109,7 +115,7 @@ class ItemStore:
             return synthetic.build_item(
                 seed,
                 index,
-                synthetic.FIRST_SYNTHETIC_ID + index,
+                FIRST_FAKE_ID + index,
                 int(skeleton.published[index]),
                 int(skeleton.area_ids[index]),
                 roles,
