@@ -28,6 +28,9 @@ from services.timeutil import utc_now
 logger = logging.getLogger(__name__)
 
 MAX_SCOPE_IDS = 50
+# hh.ru area and role ids fit a signed 32-bit integer, as do the columns that
+# store them; anything larger is a typo and would crash the refresh later.
+MAX_HH_ID = 2**31 - 1
 MAX_DAYS = 3650
 RUNS_SHOWN = 20
 STALE_ERROR = "the refresh process stopped reporting (heartbeat lost); marked failed"
@@ -69,7 +72,15 @@ def _read_ids(raw: str) -> tuple[int, ...]:
     ids = [part for part in parts if part]
     if len(ids) > MAX_SCOPE_IDS or not all(part.isdigit() for part in ids):
         raise AccountError("scope_invalid", f"bad id list {raw!r}")
-    return tuple(dict.fromkeys(int(part) for part in ids))
+    numbers = tuple(dict.fromkeys(int(part) for part in ids))
+    if not all(is_hh_id(number) for number in numbers):
+        raise AccountError("scope_id_range", f"id out of range in {raw!r}")
+    return numbers
+
+
+def is_hh_id(number: int) -> bool:
+    """Whether a number can be an hh.ru area or professional role id."""
+    return 1 <= number <= MAX_HH_ID
 
 
 def parse_refresh_scope(areas: str, roles: str, days: str) -> RefreshScope:

@@ -42,6 +42,10 @@ admin_pages = Blueprint("admin", __name__)
 
 register_messages(
     {
+        "auth.error.scope_id_range": (
+            "Охват: id регионов и профессиональных ролей — от 1 до 2147483647.",
+            "Scope: area and professional role ids go from 1 to 2147483647.",
+        ),
         "auth.admin.no_user_agent": (
             "Обновление не запущено: не задан HH_USER_AGENT. hh.ru отклоняет "
             "запросы без него; задайте HH_USER_AGENT (например, "

@@ -31,6 +31,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from auth.journal import save_event
+from auth.refreshes import MAX_HH_ID
+from auth.refreshes import is_hh_id
 from etl.client import ClientConfig
 from etl.client import HHCancelled
 from etl.client import HHClient
@@ -123,6 +125,15 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _hh_id(value: str) -> int:
+    number = int(value)
+    if not is_hh_id(number):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an hh.ru id (1 to {MAX_HH_ID})"
+        )
+    return number
+
+
 def _positive_float(value: str) -> float:
     number = float(value)
     if number <= 0:
@@ -138,14 +149,14 @@ def make_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--area",
-        type=int,
+        type=_hh_id,
         action="append",
         metavar="ID",
         help="hh area id, repeatable (default 113, Russia)",
     )
     parser.add_argument(
         "--role",
-        type=int,
+        type=_hh_id,
         action="append",
         metavar="ID",
         help="professional role id, repeatable (default all)",
@@ -392,6 +403,7 @@ class Outcome:
     exit_code: int
     counts: dict = field(default_factory=dict)
     error: str | None = None
+    detail: str | None = None  # the summary line when there are no counts
 
 
 class RefreshRunner:
@@ -496,7 +508,11 @@ class RefreshRunner:
         try:
             run = self.lock.acquire(self._create_run)
         except RefreshLockedError as error:
-            return Outcome("locked", EXIT_LOCKED, error=str(error))
+            holder = error.holder_run_id
+            return Outcome(
+                "locked", EXIT_LOCKED, error=str(error),
+                detail=f"held by run {holder}" if holder else "held by another process",
+            )  # fmt: skip
         self.run_id = run.id
         logger.info("refresh run %d started: %s", run.id, describe_scope(self.scope))
 
@@ -767,7 +783,7 @@ def print_summary(outcome: Outcome) -> None:
                     "seconds")
         if key in counts
     ]  # fmt: skip
-    print(f"refresh {outcome.status}: " + ", ".join(parts))
+    print(f"refresh {outcome.status}: " + (", ".join(parts) or outcome.detail or ""))
     if outcome.error:
         print(f"Error: {outcome.error}", file=sys.stderr)
 

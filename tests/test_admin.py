@@ -134,6 +134,24 @@ def test_refresh_scope_refuses_anything_else(areas, days):
         parse_refresh_scope(areas, "", days)
 
 
+@pytest.mark.parametrize(
+    ("areas", "roles"),
+    [("9999999999999999999999", ""), ("113", "2147483648"), ("0", "")],
+    ids=["huge-area", "role-past-int32", "zero-area"],
+)
+def test_admin_form_refuses_ids_hh_cannot_have(app, admin, monkeypatch, areas, roles):
+    started = []
+    monkeypatch.setattr(
+        dashboard.admin, "start_refresh_process", lambda *args: started.append(args)
+    )
+
+    response = post_form(admin, "/admin/refresh", {"areas": areas, "roles": roles})
+
+    assert response.status_code == 400
+    assert "от 1 до 2147483647" in response.get_data(as_text=True)
+    assert started == []
+
+
 def test_admin_starts_a_refresh_with_its_scope(app, admin, monkeypatch):
     started = []
     monkeypatch.setattr(
