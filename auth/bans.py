@@ -26,6 +26,9 @@ from services.timeutil import utc_now
 logger = logging.getLogger(__name__)
 
 BAN_KINDS = ("login", "ip")
+# The widest range one ban may cover, by IP version: a /16 is a large
+# provider's block, a /32 an IPv6 provider's whole allocation.
+WIDEST_PREFIX = {4: 16, 6: 32}
 
 
 def _active(statement, now: datetime):
@@ -114,6 +117,21 @@ def save_ban(
     session.flush()
     logger.info("ban %s: kind=%s by user %s", ban.id, kind, actor.id)
     return ban
+
+
+def check_range_width(value: str) -> None:
+    """Refuse a range wider than WIDEST_PREFIX; raises AccountError.
+
+    A range like 128.0.0.0/1 or ::/0 would lock out half the internet or
+    everyone; a mistake of that size is refused, not carried out.
+    """
+    network = ipaddress.ip_network(normalise_ban_value("ip", value))
+    widest = WIDEST_PREFIX[network.version]
+    if network.prefixlen < widest:
+        raise AccountError(
+            "ban_range_too_wide",
+            f"{value} is wider than /{widest}, the widest IPv{network.version} ban",
+        )
 
 
 def _check_login_ban_allowed(session: Session, actor: AccountUser, login: str):

@@ -188,18 +188,28 @@ def _filtered(statement, query: JournalQuery):
     return statement
 
 
+def count_pages(total: int, page_size: int = PAGE_SIZE) -> int:
+    """How many pages `total` rows fill; an empty journal still has one page."""
+    return max((total + page_size - 1) // page_size, 1)
+
+
 def get_journal_page(
     session: Session, query: JournalQuery, page: int = 1, page_size: int = PAGE_SIZE
 ) -> tuple[list[JournalEntry], int]:
-    """One page of matching rows, newest first, and the number of matching rows."""
+    """One page of matching rows, newest first, and the number of matching rows.
+
+    A page past the last one gives the last page: a huge number would
+    otherwise overflow the database's OFFSET.
+    """
     total = session.execute(
         _filtered(select(func.count()).select_from(JournalEntry), query)
     ).scalar_one()
+    page = min(max(page, 1), count_pages(total, page_size))
     rows = session.execute(
         _filtered(select(JournalEntry), query)
         .order_by(JournalEntry.at.desc(), JournalEntry.id.desc())
         .limit(page_size)
-        .offset((max(page, 1) - 1) * page_size)
+        .offset((page - 1) * page_size)
     ).scalars()
     return list(rows), total
 

@@ -92,6 +92,38 @@ def test_journal_pages_hold_fifty_rows(app, moderator):
     assert second.get_data(as_text=True).count('data-action="query"') == 1
 
 
+@pytest.mark.parametrize(
+    ("page", "shown"),
+    [("99999999999999999999999", "1"), ("7", "2"), ("0", "1"), ("two", "1")],
+    ids=["huge", "past-the-last", "zero", "word"],
+)
+def test_a_missing_page_number_shows_a_page_and_says_so(app, moderator, page, shown):
+    at = datetime(2024, 3, 1, 9, 0)
+    add_entries(app, [(at, "alice", "10.0.0.1", "query")] * 51)
+
+    response = moderator.get(f"/moderator?action=query&page={page}&lang=en")
+
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert f"There is no page &#39;{page}&#39;; page {shown} is shown." in text
+    assert f"Page {shown} of 2" in text
+
+
+@pytest.mark.parametrize("query", ["from=0001-01-01", "to=9999-12-31"])
+def test_journal_dates_off_the_calendar_are_dropped_with_a_notice(
+    app, moderator, query
+):
+    add_entries(app, ENTRIES)
+
+    page = moderator.get(f"/moderator?login=alice&{query}&lang=en")
+    csv_file = moderator.get(f"/moderator/journal.csv?{query}")
+
+    text = page.get_data(as_text=True)
+    assert "is malformed or outside 2000-01-01 .. 2100-12-31" in text
+    assert "Entries found: 2" in text
+    assert csv_file.status_code == 200
+
+
 PROJECT = Path(__file__).resolve().parent.parent
 # Where each journal writer takes the action code among its arguments.
 ACTION_ARGUMENT = {"record_event": 0, "save_event": 1, "record_event_as": 2}
@@ -170,8 +202,23 @@ def test_journal_csv_export_is_journalled(app, moderator):
         ("ip", "10.1.0.0/16", 302),
         ("ip", "127.0.0.0/8", 400),
         ("ip", "10.1.0.999", 400),
+        ("ip", "128.0.0.0/1", 400),
+        ("ip", "10.0.0.0/15", 400),
+        ("ip", "2001:db8::/32", 302),
+        ("ip", "::/0", 400),
     ],
-    ids=["user", "admin", "self", "cidr", "own-ip", "bad-ip"],
+    ids=[
+        "user",
+        "admin",
+        "self",
+        "cidr",
+        "own-ip",
+        "bad-ip",
+        "half-of-ipv4",
+        "wider-than-16",
+        "ipv6-32",
+        "all-of-ipv6",
+    ],
 )
 def test_moderator_bans_only_what_is_allowed(moderator, kind, value, status):
     response = post_form(
@@ -179,6 +226,15 @@ def test_moderator_bans_only_what_is_allowed(moderator, kind, value, status):
     )
 
     assert response.status_code == status
+
+
+def test_a_too_wide_range_is_refused_naming_the_limit(moderator):
+    response = post_form(
+        moderator, "/moderator/bans?lang=en", {"kind": "ip", "value": "::/0"}
+    )
+
+    assert response.status_code == 400
+    assert "at most /16 for IPv4 and /32 for IPv6" in response.get_data(as_text=True)
 
 
 def test_moderator_cannot_ban_another_moderator(app, moderator):
