@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint
-from flask import abort
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask_login import current_user
 
+from auth.guard import refuse
 from auth.journal import record_event
 from auth.refreshes import MissingUserAgentError
 from auth.refreshes import get_refresh_exit_code
@@ -127,12 +127,21 @@ def _early_exit_notice(pid: int) -> str | None:
     return translate("auth.admin.exited_early", pid=pid, code=code, log=log_tail)
 
 
-@admin_pages.post("/admin/users/<int:user_id>/role")
-def set_role(user_id: int):
+# The ids in these paths are read as text: with an `int` converter a path like
+# /admin/users/abc/role falls through to Dash's GET-only page route and gets
+# Flask's bare 405 instead of the product's own "not found" page.
+
+
+def _get_row(model, raw_id: str):
+    return request_session().get(model, int(raw_id)) if raw_id.isdigit() else None
+
+
+@admin_pages.post("/admin/users/<user_id>/role")
+def set_role(user_id: str):
     db = request_session()
-    user = db.get(User, user_id)
+    user = _get_row(User, user_id)
     if user is None:
-        abort(404)
+        return refuse(404, "not_found")
     role = request.form.get("role", "")
     try:
         old_role = save_role(db, current_user, user, role)
@@ -181,13 +190,13 @@ def start_refresh():
     return redirect(f"/admin?done=start&pid={pid}")
 
 
-@admin_pages.post("/admin/refresh/<int:run_id>/cancel")
-def cancel_refresh(run_id: int):
+@admin_pages.post("/admin/refresh/<run_id>/cancel")
+def cancel_refresh(run_id: str):
     db = request_session()
-    run = db.get(RefreshRun, run_id)
+    run = _get_row(RefreshRun, run_id)
     if run is None or run.status != "running":
-        abort(404)
+        return refuse(404, "not_found")
     signalled = save_cancel_request(db, run)
     db.commit()
-    record_event("refresh_cancel", {"run": run_id, "signalled": signalled})
+    record_event("refresh_cancel", {"run": run.id, "signalled": signalled})
     return redirect("/admin?done=cancel")

@@ -92,6 +92,17 @@ def test_an_admin_may_step_down_when_another_admin_exists(app, admin):
     assert admin.get("/admin").status_code == 403
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/admin/users/999/role", "/admin/users/abc/role", "/admin/refresh/abc/cancel"],
+)
+def test_unknown_user_or_run_gets_the_products_not_found_page(app, admin, path):
+    response = post_form(admin, path, {"role": "user"})
+
+    assert response.status_code == 404
+    assert "Страница не найдена." in response.get_data(as_text=True)
+
+
 def test_first_admin_is_made_once_with_a_generated_password(db_session, tmp_path):
     settings = Settings(instance_dir=tmp_path, admin_login="Root")
 
