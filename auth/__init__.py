@@ -26,6 +26,7 @@ from auth.journal import record_event
 from auth.journal import save_queued_events
 from auth.ratelimit import make_login_limiter
 from auth.tokens import get_token_user
+from auth.tokens import read_bearer_token
 from auth.users import AccountUser
 from dashboard.i18n import LANGUAGE_COOKIE
 from dashboard.i18n import LANGUAGES
@@ -56,10 +57,10 @@ def _load_session_user(user_id: str) -> AccountUser | None:
 
 
 def _load_token_user(incoming) -> AccountUser | None:
-    header = incoming.headers.get("Authorization", "")
-    if not header.startswith("Bearer ") or not accepts_token(incoming.path):
+    plain = read_bearer_token(incoming.headers.get("Authorization"))
+    if plain is None or not accepts_token(incoming.path):
         return None
-    user = get_token_user(request_session(), header[len("Bearer ") :].strip())
+    user = get_token_user(request_session(), plain)
     return AccountUser.from_row(user, via_token=True) if user else None
 
 

@@ -36,6 +36,8 @@ from auth.clientip import get_client_ip
 from auth.csrf import ensure_csrf_token
 from auth.csrf import is_cross_site_request
 from auth.journal import record_event
+from auth.refreshes import describe_progress
+from auth.tokens import read_bearer_token
 from dashboard.i18n import translate
 from services.runtime import current_settings
 from services.runtime import request_session
@@ -113,7 +115,7 @@ def _end_banned_session() -> None:
 
 def _identify() -> Response | None:
     """Resolve the person behind the request; a refusal for a bad token."""
-    has_bearer = request.headers.get("Authorization", "").startswith("Bearer ")
+    has_bearer = read_bearer_token(request.headers.get("Authorization")) is not None
     user = current_user if current_user.is_authenticated else None
     if user is None and has_bearer and accepts_token(request.path):
         return refuse(401, "token_invalid")
@@ -121,6 +123,9 @@ def _identify() -> Response | None:
         # A cookie from an ended session (logout elsewhere, new password).
         session.clear()
     if user is not None and get_login_ban(request_session(), user.login):
+        if user.via_token:
+            # A token has no session to end: say why it stopped working.
+            return refuse(403, "login_banned")
         _end_banned_session()
     return None
 
@@ -133,7 +138,13 @@ def _maintenance_refusal(settings) -> Response | None:
     window = get_maintenance(request_session(), settings.maintenance_stale_seconds)
     if window is None:
         return None
-    response = refuse(503, "maintenance", progress=window.progress)
+    # Programs get the run's progress as it is; people get a sentence.
+    if wants_json(request.path):
+        response = refuse(503, "maintenance", progress=window.progress)
+    else:
+        response = refuse(
+            503, "maintenance", progress=describe_progress(window.progress)
+        )
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 

@@ -17,8 +17,21 @@ from services.timeutil import utc_now
 logger = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "hh_"
+BEARER_SCHEME = "bearer"
 MAX_TOKENS_PER_USER = 20
+MAX_TOKEN_NAME_LENGTH = 100
 LAST_USED_STEP = timedelta(minutes=1)
+
+
+def read_bearer_token(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, else None.
+
+    The scheme name is case-insensitive (RFC 7235), so `bearer` works too.
+    """
+    scheme, _, token = (header or "").strip().partition(" ")
+    if scheme.lower() != BEARER_SCHEME:
+        return None
+    return token.strip()
 
 
 def hash_token(token: str) -> str:
@@ -32,7 +45,7 @@ def save_new_token(session: Session, user: User, name: str) -> tuple[ApiToken, s
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=user.id,
-        name=(name or "").strip()[:100] or None,
+        name=(name or "").strip()[:MAX_TOKEN_NAME_LENGTH] or None,
         token_hash=hash_token(plain),
         created_at=utc_now(),
     )
