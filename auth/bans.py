@@ -29,6 +29,7 @@ BAN_KINDS = ("login", "ip")
 # The widest range one ban may cover, by IP version: a /16 is a large
 # provider's block, a /32 an IPv6 provider's whole allocation.
 WIDEST_PREFIX = {4: 16, 6: 32}
+MAX_BAN_ID = 2**31 - 1
 
 
 def _active(statement, now: datetime):
@@ -149,7 +150,8 @@ def _check_login_ban_allowed(session: Session, actor: AccountUser, login: str):
 
 def save_unban(session: Session, actor: AccountUser, ban_id: int) -> Ban:
     """Lift a ban; raises AccountError when it does not exist or is not active."""
-    ban = session.get(Ban, ban_id)
+    # An id beyond the column's range is no ban; the database would refuse it.
+    ban = session.get(Ban, ban_id) if ban_id <= MAX_BAN_ID else None
     if ban is None or ban.lifted_at is not None:
         raise AccountError("ban_missing", f"there is no active ban #{ban_id}")
     ban.lifted_at = utc_now()

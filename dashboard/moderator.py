@@ -44,6 +44,8 @@ DAY_FILTER_NAMES = ("from", "to")
 # Nine digits are far more pages than a journal holds, and any such number
 # stays within the database's integer range once multiplied by the page size.
 _PAGE = re.compile(r"[0-9]{1,9}")
+# ASCII digits only: str.isdigit() also passes "²", which int() refuses.
+_BAN_DAYS = re.compile(r"[0-9]{1,4}")
 
 register_messages(
     {
@@ -185,7 +187,7 @@ def _read_expiry(raw: str) -> object:
     raw = (raw or "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_BAN_DAYS:
+    if not _BAN_DAYS.fullmatch(raw) or not 1 <= int(raw) <= MAX_BAN_DAYS:
         raise AccountError("ban_days_invalid", "the term is 1-3650 days")
     return utc_now() + timedelta(days=int(raw))
 

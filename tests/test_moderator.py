@@ -237,6 +237,23 @@ def test_a_too_wide_range_is_refused_naming_the_limit(moderator):
     assert "at most /16 for IPv4 and /32 for IPv6" in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("days", ["²", "0", "3651", "99999999999999999999"])
+def test_a_ban_term_out_of_range_is_refused(moderator, days):
+    response = post_form(
+        moderator,
+        "/moderator/bans",
+        {"kind": "ip", "value": "10.1.0.0/16", "days": days},
+    )
+
+    assert response.status_code == 400
+
+
+def test_lifting_a_ban_id_past_the_column_range_is_a_missing_ban(moderator):
+    response = post_form(moderator, "/moderator/bans/99999999999999999999999/lift")
+
+    assert response.status_code == 404
+
+
 def test_moderator_cannot_ban_another_moderator(app, moderator):
     add_user(app, "mod2", "moderator")
 
