@@ -53,6 +53,10 @@ MESSAGES = {
     "auth.tokens.revoke": ("Отозвать", "Revoke"),
     "auth.tokens.revoked": ("Токен отозван.", "Token revoked."),
     "auth.tokens.none": ("Токенов нет.", "No tokens."),
+    "auth.tokens.name_too_long": (
+        "Название токена длиннее {limit} символов.",
+        "The token name is longer than {limit} characters.",
+    ),
     "auth.tokens.too_many": (
         "Слишком много действующих токенов: отзовите ненужные.",
         "Too many live tokens: revoke the ones you do not need.",

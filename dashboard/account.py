@@ -26,6 +26,7 @@ from auth.bans import get_login_ban
 from auth.csrf import ensure_csrf_token
 from auth.journal import record_event
 from auth.journal import record_event_as
+from auth.tokens import MAX_TOKEN_NAME_LENGTH
 from auth.tokens import MAX_TOKENS_PER_USER
 from auth.tokens import count_live_tokens
 from auth.tokens import get_tokens
@@ -201,8 +202,12 @@ def create_token():
         return _account_page(
             400, notices=[("error", translate("auth.tokens.too_many"))]
         )
+    name = request.form.get("name", "").strip()
+    if len(name) > MAX_TOKEN_NAME_LENGTH:
+        message = translate("auth.tokens.name_too_long", limit=MAX_TOKEN_NAME_LENGTH)
+        return _account_page(400, notices=[("error", message)])
     user = db.get(User, current_user.id)
-    token, plain = save_new_token(db, user, request.form.get("name", ""))
+    token, plain = save_new_token(db, user, name)
     db.commit()
     record_event("token_create", {"id": token.id})
     return _account_page(new_token=plain)

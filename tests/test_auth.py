@@ -497,3 +497,19 @@ def test_unknown_token_is_refused(app):
 
     assert response.status_code == 401
     assert response.json["error"]["code"] == "token_invalid"
+
+
+@pytest.mark.db
+def test_a_token_name_over_the_limit_is_refused_with_a_reason(app):
+    add_user(app, "alice")
+    client = app.test_client()
+    log_in(client, "alice")
+
+    response = post_form(client, "/account/tokens", {"name": "x" * 101})
+
+    assert response.status_code == 400
+    assert "длиннее 100 символов" in response.get_data(as_text=True)
+    with Session(engine_of(app)) as session:
+        from services.schema import ApiToken
+
+        assert session.execute(select(func.count()).select_from(ApiToken)).scalar() == 0
