@@ -8,6 +8,7 @@ so a web worker restart does not kill it; the run reports through its
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import subprocess
@@ -19,6 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auth.users import AccountError
+from dashboard.format import format_count
+from dashboard.i18n import register_messages
+from dashboard.i18n import request_language
+from dashboard.i18n import translate
+from services.schema import Area
 from services.schema import RefreshRun
 from services.settings import PROJECT_ROOT
 from services.settings import Settings
@@ -249,3 +255,135 @@ def save_cancel_request(session: Session, run: RefreshRun) -> bool:
         logger.info("refresh run %s: SIGTERM sent to pid %s", run.id, run.pid)
         return True
     return False
+
+
+# --- what the pages show of a run ---------------------------------------------------
+
+register_messages(
+    {
+        "refresh.status.running": ("идёт", "running"),
+        "refresh.status.complete": ("завершено", "complete"),
+        "refresh.status.partial": ("завершено частично", "partial"),
+        "refresh.status.failed": ("ошибка", "failed"),
+        "refresh.status.cancelled": ("отменено", "cancelled"),
+        "refresh.error.interrupted": ("прервано", "interrupted"),
+        "refresh.progress.preparing": (
+            "Подготовка: справочники и план запросов.",
+            "Preparing: reference data and the request plan.",
+        ),
+        "refresh.progress.downloading": (
+            "Загрузка: {vacancies} из {found} вакансий",
+            "Downloading: {vacancies} of {found} vacancies",
+        ),
+        "refresh.progress.eta": (", осталось ~{eta}", ", ~{eta} left"),
+        "refresh.progress.writing": (
+            "Идёт запись новых данных, обычно несколько секунд.",
+            "New data is being written; this usually takes a few seconds.",
+        ),
+        "refresh.progress.other": (
+            "Идёт обновление данных.",
+            "Data is being refreshed.",
+        ),
+        "refresh.seconds": ("{n} с", "{n} s"),
+        "refresh.minutes": ("{n} мин", "{n} min"),
+        "refresh.counts": (
+            "Вакансий: {vacancies}; новых: {new}; снова открытых: {reopened}; "
+            "закрытых: {closed}",
+            "Vacancies: {vacancies}; new: {new}; reopened: {reopened}; "
+            "closed: {closed}",
+        ),
+        "refresh.scope.all_areas": ("все регионы", "all areas"),
+        "refresh.scope.all_roles": ("все роли", "all roles"),
+        "refresh.scope.roles": ("роли {ids}", "roles {ids}"),
+        "refresh.scope.all_time": ("весь период", "the whole period"),
+        "refresh.scope.since": ("с {date}", "from {date}"),
+        "refresh.scope.window": ("{date_from} — {date_to}", "{date_from} to {date_to}"),
+    }
+)
+
+
+def describe_status(status: str) -> str:
+    return translate(f"refresh.status.{status}")
+
+
+def describe_error(error: str | None) -> str:
+    """A run's error as shown: the one without a reason gets a translated word."""
+    if error == "interrupted":
+        return translate("refresh.error.interrupted")
+    return error or ""
+
+
+def describe_progress(progress: dict | None) -> str:
+    """One sentence on where a running refresh is, in the page's language."""
+    progress = progress or {}
+    phase = progress.get("phase")
+    if phase in ("reference", "planning"):
+        return translate("refresh.progress.preparing")
+    if phase == "writing":
+        return translate("refresh.progress.writing")
+    if phase != "downloading":
+        return translate("refresh.progress.other")
+    lang = request_language()
+    sentence = translate(
+        "refresh.progress.downloading",
+        vacancies=format_count(progress.get("vacancies", 0), lang),
+        found=format_count(progress.get("found", 0), lang),
+    )
+    eta = progress.get("eta_seconds")
+    if eta is not None:
+        sentence += translate("refresh.progress.eta", eta=_describe_duration(eta))
+    return sentence + "."
+
+
+def _describe_duration(seconds: float) -> str:
+    if seconds < 60:
+        return translate("refresh.seconds", n=max(math.ceil(seconds), 1))
+    return translate("refresh.minutes", n=math.ceil(seconds / 60))
+
+
+def describe_counts(counts: dict | None) -> str:
+    """What a finished run wrote: vacancies, and new, reopened, closed ones."""
+    counts = counts or {}
+    if "vacancies" not in counts:
+        return ""
+    lang = request_language()
+    numbers = {key: format_count(counts.get(key), lang)
+               for key in ("vacancies", "new", "reopened", "closed")}  # fmt: skip
+    return translate("refresh.counts", **numbers)
+
+
+def describe_run_scope(scope: dict | None, area_names: dict[int, str]) -> str:
+    """A run's scope for people: `Россия (113); все роли; весь период`."""
+    scope = scope or {}
+    areas = [
+        f"{area_names[area]} ({area})" if area in area_names else str(area)
+        for area in scope.get("areas") or []
+    ]
+    roles = scope.get("roles") or []
+    parts = [
+        ", ".join(areas) or translate("refresh.scope.all_areas"),
+        translate("refresh.scope.roles", ids=", ".join(map(str, roles)))
+        if roles
+        else translate("refresh.scope.all_roles"),
+        _describe_window(scope.get("date_from"), scope.get("date_to")),
+    ]
+    return "; ".join(parts)
+
+
+def _describe_window(date_from: str | None, date_to: str | None) -> str:
+    if date_from is None:
+        return translate("refresh.scope.all_time")
+    if date_to is None:
+        return translate("refresh.scope.since", date=date_from[:10])
+    return translate(
+        "refresh.scope.window", date_from=date_from[:10], date_to=date_to[:10]
+    )
+
+
+def get_area_names(session: Session, runs: list[RefreshRun]) -> dict[int, str]:
+    """Names of the areas the runs' scopes list, for those the database knows."""
+    ids = {area for run in runs for area in (run.scope or {}).get("areas") or []}
+    if not ids:
+        return {}
+    rows = session.execute(select(Area.id, Area.name).where(Area.id.in_(ids)))
+    return {area_id: name for area_id, name in rows}

@@ -13,6 +13,12 @@ from flask_login import current_user
 from auth.guard import refuse
 from auth.journal import record_event
 from auth.refreshes import MissingUserAgentError
+from auth.refreshes import describe_counts
+from auth.refreshes import describe_error
+from auth.refreshes import describe_progress
+from auth.refreshes import describe_run_scope
+from auth.refreshes import describe_status
+from auth.refreshes import get_area_names
 from auth.refreshes import get_refresh_exit_code
 from auth.refreshes import get_refresh_log_tail
 from auth.refreshes import get_run_of_process
@@ -82,6 +88,12 @@ def _admin_page(status: int = 200, notices=(), starting: bool = False):
         users=get_users(db),
         roles=ROLES,
         runs=runs,
+        area_names=get_area_names(db, runs),
+        describe_status=describe_status,
+        describe_error=describe_error,
+        describe_run_scope=describe_run_scope,
+        describe_progress=describe_progress,
+        describe_counts=describe_counts,
         running=starting or any(run.status == "running" for run in runs),
         maintenance=get_maintenance(db, settings.maintenance_stale_seconds),
         notices=list(notices),
@@ -178,14 +190,12 @@ def start_refresh():
         notice = translate("auth.error.refresh_start_failed", reason=str(error))
         return _admin_page(500, [("error", notice)])
 
+    details = {"areas": list(scope.areas), "roles": list(scope.roles),
+               "days": scope.days, "pid": pid}  # fmt: skip
+    # An empty list or None means "everything": left out, the journal reads
+    # as the scope the admin actually narrowed.
     record_event(
-        "refresh_start",
-        {
-            "areas": list(scope.areas),
-            "roles": list(scope.roles),
-            "days": scope.days,
-            "pid": pid,
-        },
+        "refresh_start", {key: value for key, value in details.items() if value}
     )
     return redirect(f"/admin?done=start&pid={pid}")
 

@@ -311,7 +311,9 @@ class Progress:
         }
 
     def update_eta(self) -> None:
-        if self.download_started is None or self.vacancies == 0:
+        # The estimate is of the download; the write after it has none.
+        downloading = self.phase == "downloading" and self.download_started is not None
+        if not downloading or self.vacancies == 0:
             self.eta_seconds = None
             return
         elapsed = time.monotonic() - self.download_started
@@ -674,6 +676,9 @@ class RefreshRunner:
         areas, roles, dictionaries = reference
         with Session(self.engine, expire_on_commit=False) as session:
             save_maintenance_on(session, self.run_id, utc_now())
+            # Readers see this progress on the maintenance page; on SQLite the
+            # heartbeat cannot publish it once the write holds the database.
+            self._save_progress(session)
             session.commit()
         closing = self.closing_scope() if complete else None
         if is_sqlite(self.engine):
@@ -704,6 +709,14 @@ class RefreshRunner:
                 session.rollback()
                 raise
         return outcome
+
+    def _save_progress(self, session: Session) -> None:
+        self.refresh_progress_numbers()
+        session.execute(
+            update(RefreshRun)
+            .where(RefreshRun.id == self.run_id)
+            .values(progress=self.progress.as_dict())
+        )
 
     def closing_scope(self) -> ClosingScope:
         date_from = self.scope.date_from or _moscow_midnight(WINDOW_START)

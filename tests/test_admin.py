@@ -18,6 +18,7 @@ from auth.refreshes import parse_refresh_scope
 from auth.users import AccountError
 from auth.users import ensure_first_admin
 from auth.users import get_user_by_login
+from services.schema import Area
 from services.schema import JournalEntry
 from services.schema import RefreshRun
 from services.settings import Settings
@@ -175,6 +176,51 @@ def test_admin_starts_a_refresh_with_its_scope(app, admin, monkeypatch):
 
     assert response.headers["Location"] == "/admin?done=start&pid=4242"
     assert started == [(RefreshScope((1,), (), 2), "boss")]
+    with Session(engine_of(app)) as session:
+        journal = session.query(JournalEntry).filter_by(action="refresh_start").one()
+        assert journal.details == {"areas": [1], "days": 2, "pid": 4242}
+
+
+def add_finished_runs(app) -> None:
+    with Session(engine_of(app)) as session:
+        session.add(Area(id=113, name="Россия", parent_id=None))
+        session.add(
+            RefreshRun(
+                started_at=utc_now(), finished_at=utc_now(), status="complete",
+                trigger="cli", scope={"areas": [113, 5], "roles": [],
+                                      "date_from": None, "date_to": None},
+                progress={"phase": "done", "eta_seconds": None},
+                counts={"vacancies": 5239, "new": 5239, "reopened": 0,
+                        "closed": 0},
+            )
+        )  # fmt: skip
+        session.add(
+            RefreshRun(
+                started_at=utc_now(), finished_at=utc_now(), status="failed",
+                trigger="cli", error="interrupted",
+                scope={"areas": [], "roles": [96],
+                       "date_from": "2026-03-01T00:00:00+03:00", "date_to": None},
+            )
+        )  # fmt: skip
+        session.commit()
+
+
+def test_runs_table_reads_as_russian_sentences(app, admin):
+    add_finished_runs(app)
+
+    page = admin.get("/admin").get_data(as_text=True)
+
+    for text in (
+        "завершено",
+        "ошибка",
+        "прервано",
+        "Россия (113), 5; все роли; весь период",
+        "все регионы; роли 96; с 2026-03-01",
+        "Вакансий: 5\u202f239; новых: 5\u202f239; снова открытых: 0",
+    ):
+        assert text in page  # fmt: skip
+    for raw in ("complete", "interrupted", "eta_seconds", "None", "date_from"):
+        assert f">{raw}" not in page and f"{raw}:" not in page
 
 
 def add_run(app, heartbeat_age_seconds: float, pid: int | None = None) -> None:

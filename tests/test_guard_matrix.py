@@ -237,7 +237,16 @@ def test_maintenance_stops_everyone_but_admins(
 ):
     app = make_app(database_url, tmp_path)
     client, headers = client_as(app, principal)
-    set_maintenance(app, {"stage": "write", "vacancies": 1200})
+    progress = {
+        "phase": "downloading",
+        "slices_total": 2,
+        "slices_done": 0,
+        "requests": 31,
+        "vacancies": 2700,
+        "found": 3055,
+        "eta_seconds": 0.7,
+    }
+    set_maintenance(app, progress)  # fmt: skip
 
     response = client.get(path, headers=headers)
 
@@ -248,9 +257,8 @@ def test_maintenance_stops_everyone_but_admins(
     if expected == 503:
         assert response.headers["Retry-After"] == "60"
         if response.is_json:
-            assert response.json["error"]["progress"] == {
-                "stage": "write",
-                "vacancies": 1200,
-            }
+            assert response.json["error"]["progress"] == progress
         else:
-            assert "1200" in response.get_data(as_text=True)
+            page = response.get_data(as_text=True)
+            assert "Загрузка: 2\u202f700 из 3\u202f055 вакансий, осталось ~1 с." in page
+            assert "eta_seconds" not in page

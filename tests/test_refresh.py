@@ -236,6 +236,9 @@ def test_second_refresh_is_refused_while_one_holds_the_lock(
     assert "run 1" in second.stderr
     assert "refresh locked: held by run 1" in second.stdout
     assert get_runs(engine) == [(1, "running", "cli")]
+    with Session(engine) as session:
+        progress = session.get(RefreshRun, 1).progress
+    assert (progress["phase"], progress["eta_seconds"]) == ("writing", None)
 
     pause.touch()
     assert finish(first) == 0
