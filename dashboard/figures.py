@@ -137,8 +137,15 @@ LEGEND_AT_FOOT = {
     "y": 0,
     "yanchor": "bottom",
 }
-# Each selection's percentile labels get their own two rows above the plot.
-PERCENTILE_ROW_STEP = 0.08
+LEGEND_ABOVE_PLOT = {
+    "orientation": "h",
+    "x": 0,
+    "xanchor": "left",
+    "y": 1.02,
+    "yanchor": "bottom",
+}
+# The height of one row of percentile labels above the histogram, in pixels.
+PERCENTILE_ROW_PIXELS = 16
 
 # Plotly's decimal mark and digit grouping, as dashboard.format writes numbers.
 NUMBER_SEPARATORS = {"ru": "," + NARROW_NBSP, "en": ".,"}
@@ -164,6 +171,18 @@ def _figure(data: list[dict], theme: str, lang: str, **layout) -> dict:
 
 def _axis_title(text: str, ticks: dict | None = None) -> dict:
     return {"title": {"text": text}, **(ticks or {})}
+
+
+# Up to this many vacancies a count axis steps by one; Plotly's automatic
+# steps would otherwise be halves, printed as "0, 1, 1, 2, 2".
+WHOLE_STEP_COUNTS = 10
+
+
+def _count_ticks(counts) -> dict:
+    """Count-axis ticks in whole vacancies, whatever the largest count."""
+    if max(counts, default=0) <= WHOLE_STEP_COUNTS:
+        return {**COUNT_TICKS, "tickmode": "linear", "tick0": 0, "dtick": 1}
+    return COUNT_TICKS
 
 
 def make_empty_figure(lang: str, theme: str) -> dict:
@@ -214,6 +233,7 @@ def make_salary_histogram_figure(
     if not drawable:
         return make_empty_figure(lang, theme)
 
+    comparing = len(drawable) > 1
     data, shapes, notes = [], [], []
     for level, selection in enumerate(drawable):
         salary = selection.stats["salary"]
@@ -232,9 +252,13 @@ def make_salary_histogram_figure(
                 "hoverinfo": "text",
             }
         )
-        _mark_percentiles(shapes, notes, salary, selection.colour, level, lang)
+        shapes.extend(_percentile_lines(salary, selection.colour))
+        if comparing:
+            notes.append(_percentile_row(selection, level, lang))
+        else:
+            notes.extend(_percentile_labels(salary, selection.colour, lang))
 
-    comparing = len(drawable) > 1
+    counts = [count for trace in data for count in trace["y"]]
     return _figure(
         data,
         theme,
@@ -246,51 +270,85 @@ def make_salary_histogram_figure(
         shapes=shapes,
         annotations=notes,
         xaxis=_axis_title(translate("figure.salary_axis", lang), ROUBLE_TICKS),
-        yaxis=_axis_title(translate("figure.vacancies_axis", lang), COUNT_TICKS),
+        yaxis=_axis_title(
+            translate("figure.vacancies_axis", lang), _count_ticks(counts)
+        ),
     )
 
 
-def _mark_percentiles(
-    shapes, notes, salary: dict, colour: str, level: int, lang: str
-) -> None:
-    # P10 is labelled to the left of its line and P90 to the right, P50 a row
-    # above both, so the three labels do not overlap on a narrow distribution;
-    # the comparison's rows sit above the main selection's.
-    base = 1.0 + 2 * PERCENTILE_ROW_STEP * level
-    placements = {
-        "p10": ("right", base),
-        "p50": ("center", base + PERCENTILE_ROW_STEP),
-        "p90": ("left", base),
+PERCENTILE_DASHES = {"p10": "dot", "p50": "solid", "p90": "dot"}
+
+
+def _percentile_lines(salary: dict, colour: str) -> list[dict]:
+    return [
+        {
+            "type": "line",
+            "xref": "x",
+            "yref": "paper",
+            "x0": salary[key],
+            "x1": salary[key],
+            "y0": 0,
+            "y1": 1,
+            "line": {"color": colour, "dash": dash, "width": 2},
+        }
+        for key, dash in PERCENTILE_DASHES.items()
+        if salary.get(key) is not None
+    ]
+
+
+def _percentile_row(selection: Selection, level: int, lang: str) -> dict:
+    # Two selections' lines often lie within a few thousand roubles of each
+    # other, and labels at the lines would pile up: each selection's three
+    # values get one line of their own above the plot, in its colour (the
+    # legend names the colours; a name here would not fit a phone).
+    salary = selection.stats["salary"]
+    values = [
+        f"{key.upper()} {format_roubles(salary[key], lang)}"
+        for key in PERCENTILE_DASHES
+        if salary.get(key) is not None
+    ]
+    return {
+        "text": " · ".join(values),
+        "xref": "paper",
+        "yref": "paper",
+        "x": 0,
+        "y": 1,
+        "xanchor": "left",
+        "yanchor": "bottom",
+        "yshift": PERCENTILE_ROW_PIXELS * (1 - level) + 4,
+        "showarrow": False,
+        "font": {"color": selection.colour, "size": 11},
     }
-    for key, dash in (("p10", "dot"), ("p50", "solid"), ("p90", "dot")):
+
+
+def _percentile_labels(salary: dict, colour: str, lang: str) -> list[dict]:
+    # P10 is labelled to the left of its line and P90 to the right, P50 a row
+    # above both, so the three labels do not overlap on a narrow distribution.
+    placements = {
+        "p10": ("right", 0),
+        "p50": ("center", PERCENTILE_ROW_PIXELS),
+        "p90": ("left", 0),
+    }
+    notes = []
+    for key in PERCENTILE_DASHES:
         value = salary.get(key)
         if value is None:
             continue
-        shapes.append(
-            {
-                "type": "line",
-                "xref": "x",
-                "yref": "paper",
-                "x0": value,
-                "x1": value,
-                "y0": 0,
-                "y1": 1,
-                "line": {"color": colour, "dash": dash, "width": 2},
-            }
-        )
         notes.append(
             {
                 "text": f"{key.upper()} {format_roubles(value, lang)}",
                 "xref": "x",
                 "yref": "paper",
                 "x": value,
-                "y": placements[key][1],
+                "y": 1,
+                "yshift": placements[key][1],
                 "xanchor": placements[key][0],
                 "yanchor": "bottom",
                 "showarrow": False,
                 "font": {"color": colour, "size": 11},
             }
         )
+    return notes
 
 
 def make_experience_box_figure(
@@ -398,7 +456,10 @@ def make_distribution_figure(
     if comparing:
         y_axis = _axis_title(translate("figure.share_axis", lang), SHARE_TICKS)
     else:
-        y_axis = _axis_title(translate("figure.vacancies_axis", lang), COUNT_TICKS)
+        counts = [count for trace in data for count in trace["y"]]
+        y_axis = _axis_title(
+            translate("figure.vacancies_axis", lang), _count_ticks(counts)
+        )
     return _figure(
         data, theme, lang, barmode="group", showlegend=comparing, yaxis=y_axis
     )
@@ -443,14 +504,21 @@ def make_weekly_figure(selections: list[Selection], lang: str, theme: str) -> di
 
     median_axis = _axis_title(translate("figure.median_axis", lang), ROUBLE_TICKS)
     median_axis.update(overlaying="y", side="right", showgrid=False)
+    counts = [count for trace in data if trace["type"] == "bar" for count in trace["y"]]
     return _figure(
         data,
         theme,
         lang,
         # The right margin holds the median axis' tick labels and its title.
-        margin={"l": 72, "r": 80, "t": 40, "b": 84},
+        margin={"l": 72, "r": 80, "t": 40, "b": 64},
+        # Bars and median lines make four legend entries in a comparison,
+        # two or more rows: above the plot, where Plotly widens the top
+        # margin for them, they cover neither the week axis nor its title.
+        legend=LEGEND_ABOVE_PLOT,
         barmode="group",
         xaxis=_axis_title(translate("figure.week_axis", lang), WEEK_TICKS),
-        yaxis=_axis_title(translate("figure.vacancies_axis", lang), COUNT_TICKS),
+        yaxis=_axis_title(
+            translate("figure.vacancies_axis", lang), _count_ticks(counts)
+        ),
         yaxis2=median_axis,
     )

@@ -37,6 +37,7 @@ from dashboard.app import make_shell_layout
 from dashboard.figures import ACCENT
 from dashboard.figures import COMPARISON
 from dashboard.figures import Selection
+from dashboard.figures import make_distribution_figure
 from dashboard.figures import make_experience_box_figure
 from dashboard.figures import make_salary_histogram_figure
 from dashboard.figures import make_weekly_figure
@@ -276,18 +277,88 @@ def test_experience_boxes_use_selection_colours_and_a_legend():
     assert figure["layout"]["showlegend"] is True
 
 
-def test_histogram_labels_of_two_selections_sit_on_separate_rows():
+def test_histogram_gives_each_compared_selection_one_row_of_percentiles():
     figure = make_salary_histogram_figure(COMPARED, "ru", "light")
 
-    rows = [(note["text"][:3], note["y"]) for note in figure["layout"]["annotations"]]
-    assert rows == [
-        ("P10", 1.0),
-        ("P50", 1.08),
-        ("P90", 1.0),
-        ("P10", 1.16),
-        ("P50", 1.24),
-        ("P90", 1.16),
+    notes = figure["layout"]["annotations"]
+    # Labels at the lines of two close distributions pile up: one row each,
+    # from the plot's left edge, in the selection's colour.
+    assert [note["font"]["color"] for note in notes] == [ACCENT, COMPARISON]
+    assert {note["xref"] for note in notes} == {"paper"}
+    assert len({note["yshift"] for note in notes}) == 2
+    for note, selection in zip(notes, COMPARED, strict=True):
+        salary = selection.stats["salary"]
+        for key in ("p10", "p50", "p90"):
+            assert f"{key.upper()} {format_roubles(salary[key], 'ru')}" in note["text"]
+
+
+def test_histogram_of_one_selection_labels_each_line():
+    figure = make_salary_histogram_figure(COMPARED[:1], "ru", "light")
+
+    salary = COMPARED[0].stats["salary"]
+    labelled = [
+        (note["text"][:3], note["x"]) for note in figure["layout"]["annotations"]
     ]
+    assert labelled == [
+        ("P10", salary["p10"]),
+        ("P50", salary["p50"]),
+        ("P90", salary["p90"]),
+    ]
+
+
+def _vacancy_axis(figure: dict) -> dict:
+    return figure["layout"]["yaxis"]
+
+
+@pytest.mark.parametrize("largest", [1, 3, 10])
+def test_small_counts_step_by_whole_vacancies(largest):
+    # Plotly steps a 0-3 axis by halves; with ",d" they read "0, 1, 1, 2, 2".
+    selection = replace(
+        COMPARED[0],
+        stats={
+            **COMPARED[0].stats,
+            "salary": {
+                **COMPARED[0].stats["salary"],
+                "histogram": {"edges": [0, 10_000, 20_000], "counts": [1, largest]},
+            },
+            "weekly": [{"week": "2026-11-16", "vacancies": largest, "p50": None}],
+            "experience": [{"id": "between1And3", "vacancies": largest}],
+        },
+    )
+    histogram = make_salary_histogram_figure([selection], "ru", "light")
+    weekly = make_weekly_figure([selection], "ru", "light")
+    experience = make_distribution_figure("experience", [selection], {}, "ru", "light")
+
+    for figure in (histogram, weekly, experience):
+        axis = _vacancy_axis(figure)
+        assert (axis["tickmode"], axis["tick0"], axis["dtick"]) == ("linear", 0, 1)
+        assert axis["tickformat"] == ",d"
+
+
+def test_large_counts_keep_plotlys_own_steps():
+    weeks = [{"week": "2026-11-16", "vacancies": 400, "p50": 90_000}]
+    selection = Selection("Выборка", ACCENT, {"weekly": weeks})
+
+    axis = _vacancy_axis(make_weekly_figure([selection], "ru", "light"))
+
+    assert "dtick" not in axis
+    assert axis["tickformat"] == ",d"
+
+
+def test_weekly_legend_stands_above_the_plot_clear_of_the_week_axis():
+    weeks = [{"week": "2026-11-16", "vacancies": 4, "p50": 90_000}]
+    compared = [
+        Selection("Выборка", ACCENT, {"weekly": weeks}),
+        Selection("Сравнение", COMPARISON, {"weekly": weeks}),
+    ]
+
+    layout = make_weekly_figure(compared, "ru", "light")["layout"]
+
+    # Four entries wrap into rows; at the foot they grew over the axis title.
+    legend = layout["legend"]
+    assert legend.get("yref", "paper") == "paper"
+    assert legend["y"] > 1
+    assert legend["yanchor"] == "bottom"
 
 
 @pytest.mark.parametrize(("lang", "separators"), [("ru", ",\u202f"), ("en", ".,")])
