@@ -222,6 +222,11 @@ register_messages(
         "experience.between3And6": ("3–6 лет", "3–6 years"),
         "experience.moreThan6": ("Более 6 лет", "Over 6 years"),
         "experience.unknown": ("Не указан", "Not stated"),
+        # The slider's four marks share the sidebar's 270 px: short words.
+        "experience_mark.noExperience": ("Без опыта", "None"),
+        "experience_mark.between1And3": ("1–3 года", "1–3 yrs"),
+        "experience_mark.between3And6": ("3–6 лет", "3–6 yrs"),
+        "experience_mark.moreThan6": ("Более 6 лет", "6+ yrs"),
         "employment_form.FULL": ("Полная", "Full time"),
         "employment_form.PART": ("Частичная", "Part time"),
         "employment_form.PROJECT": ("Проектная", "Project"),
@@ -587,7 +592,7 @@ def _range_slider(component_id: str, value: list[int], lang: str):
         allowCross=True,
         allow_direct_input=False,
         marks={
-            index: translate(f"experience.{level}", lang)
+            index: translate(f"experience_mark.{level}", lang)
             for index, level in enumerate(EXPERIENCE_IDS)
         },
     )
@@ -937,6 +942,20 @@ def _selection_cell_styles(lang: str) -> list[dict]:
     ]
 
 
+# The page's proportional font (with digits of one width, so the numbers
+# still line up) at 13 px and narrow padding let all six columns, seven when
+# comparing, fit half of a 1280 px screen; long names wrap instead of
+# widening the table.
+TABLE_CELL_STYLE = {
+    "textAlign": "left",
+    "padding": "3px 5px",
+    "fontFamily": 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif',
+    "fontVariantNumeric": "tabular-nums",
+    "fontSize": "13px",
+}
+TABLE_NAME_STYLE = {"whiteSpace": "normal", "minWidth": "80px", "maxWidth": "160px"}
+
+
 def _table(component_id: str, title_key: str, lang: str, linked: bool):
     return html.Section(
         className="analytics-table",
@@ -950,9 +969,10 @@ def _table(component_id: str, title_key: str, lang: str, linked: bool):
                 markdown_options={"link_target": "_blank"},
                 style_as_list_view=True,
                 style_table={"overflowX": "auto"},
-                style_cell={"textAlign": "left", "padding": "4px 8px"},
+                style_cell=TABLE_CELL_STYLE,
                 style_cell_conditional=[
-                    {"if": {"column_type": "numeric"}, "textAlign": "right"}
+                    {"if": {"column_type": "numeric"}, "textAlign": "right"},
+                    {"if": {"column_id": "name"}, **TABLE_NAME_STYLE},
                 ],
                 style_data_conditional=_selection_cell_styles(lang),
             ),
