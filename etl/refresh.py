@@ -469,7 +469,9 @@ class RefreshRunner:
     def journal_details(self, run_id: int, outcome: Outcome | None = None) -> dict:
         details = {"run": run_id, "trigger": self.trigger}
         if outcome is None:
-            return details | describe_scope(self.scope)
+            # Empty lists and None mean "everything" and would only clutter it.
+            scope = describe_scope(self.scope)
+            return details | {key: value for key, value in scope.items() if value}
         counts = outcome.counts
         details["status"] = outcome.status
         for key in ("vacancies", "new", "reopened", "closed", "requests",

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from etl.load import DEMO_ID_FLOOR
 from etl.refresh import main
 from services.schema import AppState
+from services.schema import JournalEntry
 from services.schema import RefreshRun
 from services.schema import Vacancy
 from services.settings import PROJECT_ROOT
@@ -260,6 +261,12 @@ def test_fake_vacancies_are_real_data_that_a_later_refresh_keeps(
     assert 0 < loaded[0] < loaded[1]
     with Session(engine) as session:
         assert session.scalar(select(func.max(Vacancy.id))) < DEMO_ID_FLOOR
+        first_start = session.scalars(
+            select(JournalEntry.details)
+            .where(JournalEntry.action == "refresh_start")
+            .order_by(JournalEntry.id)
+        ).first()
+    assert first_start == {"run": 1, "trigger": "cli", "areas": [2]}
 
 
 @pytest.mark.db
