@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -262,12 +263,24 @@ def test_a_second_refresh_is_refused_while_one_runs(app, admin):
     assert response.status_code == 409
 
 
+def wait_until_running_as_refresh(pid: int) -> None:
+    """Wait until the child's command line is the one the pid check reads."""
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if cmdline.exists() and b"etl.refresh" in cmdline.read_bytes():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} never showed its command line")
+
+
 def test_cancel_sets_the_flag_and_terminates_the_process(app, admin):
     # The extra argument makes the child look like a refresh to the pid check.
     child = subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(60)", "etl.refresh"]
     )
     try:
+        wait_until_running_as_refresh(child.pid)
         add_run(app, heartbeat_age_seconds=0, pid=child.pid)
 
         response = post_form(admin, "/admin/refresh/1/cancel")
