@@ -124,6 +124,9 @@ def login_submit():
 def register():
     if not current_settings().registration_open:
         abort(404)
+    if current_user.is_authenticated:
+        # A second account is made after signing out, not over a live session.
+        return redirect("/account")
     if request.method == "GET":
         return render_template("accounts/register.html", error=None, login_value="")
 

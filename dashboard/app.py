@@ -72,7 +72,7 @@ register_messages(
         "app.not_found": ("Страница не найдена", "Page not found"),
         "app.login": ("Войти", "Log in"),
         "app.logout": ("Выйти", "Log out"),
-        "app.account": ("Кабинет", "Account"),
+        "app.account": ("Аккаунт", "Account"),
         "app.moderator": ("Модерация", "Moderation"),
         "app.admin": ("Администрирование", "Administration"),
     }

@@ -176,6 +176,28 @@ def test_registration_signs_in_and_is_journalled(app):
 
 
 @pytest.mark.db
+def test_a_signed_in_user_is_sent_from_registration_to_the_account(app):
+    add_user(app, "alice")
+    client = app.test_client()
+    log_in(client, "alice")
+
+    page = client.get("/register")
+    form = post_form(
+        client,
+        "/register",
+        {"login": "bob", "password": PASSWORD, "password_repeat": PASSWORD},
+    )
+
+    assert (page.status_code, page.headers["Location"]) == (302, "/account")
+    assert (form.status_code, form.headers["Location"]) == (302, "/account")
+    with Session(engine_of(app)) as session:
+        from services.schema import User
+
+        logins = session.execute(select(User.login)).scalars().all()
+    assert logins == ["alice"]
+
+
+@pytest.mark.db
 @pytest.mark.parametrize(
     ("login", "password", "repeat", "error"),
     [
