@@ -248,6 +248,13 @@ def read_currency_rates(dictionaries: Mapping) -> dict[str, float]:
         for entry in dictionaries.get("currency") or ()
         if entry.get("code") and entry.get("rate")
     }
+    if not rates.keys() - {"RUR"}:
+        # Without rates every salary in another currency is excluded from this
+        # refresh's statistics as unknown_currency; the operator should know why.
+        logger.warning(
+            "/dictionaries lists no usable currency rates: salaries not in "
+            "roubles are excluded as unknown_currency in this refresh"
+        )
     rates["RUR"] = 1.0
     return rates
 
