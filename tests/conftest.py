@@ -17,6 +17,7 @@ from sqlalchemy import create_engine
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from services.dataset import clear_dataset_cache
 from services.db import make_engine
 from services.migrate import upgrade_database
 from services.settings import PROJECT_ROOT
@@ -119,3 +120,12 @@ def shared_hh() -> Path:
             pytest.fail(f"{SHARED_HH} is missing; CI must run with ../shared beside")
         pytest.skip(f"real hh.ru responses not found at {SHARED_HH}")
     return SHARED_HH
+
+
+@pytest.fixture(autouse=True)
+def fresh_dataset_cache():
+    """Each test starts with no dataset loaded in this process: a dataset is
+    keyed by database and data version, and test databases reuse both."""
+    clear_dataset_cache()
+    yield
+    clear_dataset_cache()

@@ -19,7 +19,6 @@ from sqlalchemy import select
 from services import stats
 from services.analytics import get_filtered_vacancies
 from services.analytics import get_stats
-from services.dataset import clear_dataset_cache
 from services.filters import Filters
 from services.filters import normalise_text
 from services.schema import Area
@@ -59,13 +58,6 @@ ROLES = ((96, "Программист, разработчик"), (10, "Анал�
 
 
 # --- building data ---------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def fresh_dataset_cache():
-    clear_dataset_cache()
-    yield
-    clear_dataset_cache()
 
 
 def add_reference_data(session) -> None:

@@ -7,7 +7,6 @@ from datetime import datetime
 import pytest
 
 from app import create_app
-from services.dataset import clear_dataset_cache
 from services.schema import Area
 from services.settings import Settings
 from tests.test_analytics import add_reference_data
@@ -19,7 +18,6 @@ pytestmark = pytest.mark.db
 
 @pytest.fixture
 def client(database_url, db_session, tmp_path):
-    clear_dataset_cache()
     add_reference_data(db_session)
     db_session.add(Area(id=2036, name="Королёв", parent_id=2019))
     add_vacancy(db_session, 1, salary=(100_000, 200_000), gross=False, roles=(96,))
@@ -31,8 +29,7 @@ def client(database_url, db_session, tmp_path):
     settings = Settings(
         database_url=database_url, public_dashboard=True, instance_dir=tmp_path
     )
-    yield create_app(settings).test_client()
-    clear_dataset_cache()
+    return create_app(settings).test_client()
 
 
 GOOD_QUERIES = {

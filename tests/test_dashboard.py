@@ -43,7 +43,6 @@ from dashboard.figures import make_salary_histogram_figure
 from dashboard.figures import make_weekly_figure
 from dashboard.format import format_count
 from dashboard.format import format_roubles
-from services.dataset import clear_dataset_cache
 from services.db import session_scope
 from services.filters import Filters
 from services.settings import Settings
@@ -53,13 +52,6 @@ from tests.browser.sample_data import add_sample_vacancies
 
 NNBSP = "\u202f"
 OUTPUT_NAMES = ("notices", "cards", "excluded", *FIGURE_IDS, "areas", "employers")
-
-
-@pytest.fixture(autouse=True)
-def fresh_dataset_cache():
-    clear_dataset_cache()
-    yield
-    clear_dataset_cache()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from app import create_app
 from dashboard.downloads import ROW_LIMIT_CONFIG
-from services.dataset import clear_dataset_cache
 from services.db import session_scope
 from services.schema import JournalEntry
 from services.settings import Settings
@@ -39,13 +38,6 @@ VACANCY_COLUMNS = (
     "monthly_rub",
     "url",
 )
-
-
-@pytest.fixture(autouse=True)
-def fresh_dataset_cache():
-    clear_dataset_cache()
-    yield
-    clear_dataset_cache()
 
 
 @pytest.fixture

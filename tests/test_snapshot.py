@@ -23,13 +23,6 @@ from tests.test_analytics import random_filters
 pytestmark = pytest.mark.db
 
 
-@pytest.fixture(autouse=True)
-def fresh_dataset_cache():
-    clear_dataset_cache()
-    yield
-    clear_dataset_cache()
-
-
 @pytest.fixture
 def settings(tmp_path):
     return replace(SETTINGS, instance_dir=tmp_path)
