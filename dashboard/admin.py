@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from auth.guard import refuse
 from auth.journal import record_event
+from auth.refreshes import MAX_HH_ID
 from auth.refreshes import MissingUserAgentError
 from auth.refreshes import describe_counts
 from auth.refreshes import describe_error
@@ -49,8 +50,8 @@ admin_pages = Blueprint("admin", __name__)
 register_messages(
     {
         "auth.error.scope_id_range": (
-            "Охват: id регионов и профессиональных ролей — от 1 до 2147483647.",
-            "Scope: area and professional role ids go from 1 to 2147483647.",
+            f"Охват: id регионов и профессиональных ролей — от 1 до {MAX_HH_ID}.",
+            f"Scope: area and professional role ids go from 1 to {MAX_HH_ID}.",
         ),
         "auth.admin.no_user_agent": (
             "Обновление не запущено: не задан HH_USER_AGENT. hh.ru отклоняет "
