@@ -43,6 +43,7 @@ from bench.build_dataset import drop_postgres_database
 from bench.build_dataset import ensure_postgres_database
 from bench.build_dataset import postgres_url
 from etl.load import ClosingScope
+from etl.load import collecting_garbage_rarely
 from etl.load import open_staging
 from etl.load import open_write_session
 from etl.load import save_data_written
@@ -259,11 +260,12 @@ def load_pages(url: str, folder: Path, previous: bool = False) -> dict:
         started = time.perf_counter()
         cpu_started = time.process_time()
         staging = open_staging(engine, Path(scratch))
-        for page, path in enumerate(paths):
-            envelope = orjson.loads(path.read_bytes())
-            if previous:
-                envelope = as_yesterday(envelope)
-            save_search_page(staging, envelope, page * PER_PAGE, context, rejects)
+        with collecting_garbage_rarely():
+            for page, path in enumerate(paths):
+                envelope = orjson.loads(path.read_bytes())
+                if previous:
+                    envelope = as_yesterday(envelope)
+                save_search_page(staging, envelope, page * PER_PAGE, context, rejects)
         staging.save_labels(context.labels)
         staging.save_scope_areas(areas)
         duplicates = staging.settle_duplicates()

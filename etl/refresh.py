@@ -42,6 +42,7 @@ from etl.load import ClosingScope
 from etl.load import RefreshLock
 from etl.load import RefreshLockedError
 from etl.load import Staging
+from etl.load import collecting_garbage_rarely
 from etl.load import open_staging
 from etl.load import open_write_session
 from etl.load import save_data_written
@@ -567,7 +568,8 @@ class RefreshRunner:
         context = self.context = RefreshContext(
             rates=read_currency_rates(dictionaries), now=format_db_time(self.now)
         )
-        self.download(plan, staging, context)
+        with collecting_garbage_rarely():
+            self.download(plan, staging, context)
         staging.save_labels(context.labels)
         children = area_children(areas)
         staging.save_scope_areas(sorted(area_descendants(children, self.scope.areas)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import datetime
 
 import pytest
@@ -10,8 +11,10 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from etl.load import STAGING_GC_THRESHOLD
 from etl.load import ClosingScope
 from etl.load import StagingFile
+from etl.load import collecting_garbage_rarely
 from etl.load import open_staging
 from etl.load import open_write_session
 from etl.load import save_staged_refresh
@@ -265,3 +268,24 @@ def test_employers_follow_their_vacancies(engine, tmp_path):
     assert get_employers(engine) == {
         "77": ("Работодатель", False), "78": ("Новое имя", False)
     }  # fmt: skip
+
+
+def test_garbage_collection_is_restored_after_staging():
+    thresholds, frozen = gc.get_threshold(), gc.get_freeze_count()
+
+    with collecting_garbage_rarely():
+        assert gc.get_threshold()[0] == STAGING_GC_THRESHOLD
+        assert gc.get_freeze_count() > frozen
+
+    assert gc.get_threshold() == thresholds
+    assert gc.get_freeze_count() == frozen
+
+
+def test_garbage_collection_is_restored_when_staging_fails():
+    thresholds, frozen = gc.get_threshold(), gc.get_freeze_count()
+
+    with pytest.raises(RuntimeError), collecting_garbage_rarely():
+        raise RuntimeError("a page could not be staged")
+
+    assert gc.get_threshold() == thresholds
+    assert gc.get_freeze_count() == frozen
