@@ -236,32 +236,45 @@ def iter_row_batches(
     rejects = RejectTally()
     rows = StagedRows()
     seen_at = context.now
+    employers_seen: set[str] = set()
     for seq, item in enumerate(iter_bench_items(count, shares)):
         keys = check_item(item, rejects)
         if keys is not None:
             add_item_rows(item, keys, seq, rows, context)
         if len(rows) >= FLUSH_ROWS:
-            yield _live_rows(rows, seen_at)
+            yield _live_rows(rows, seen_at, employers_seen)
             rows = StagedRows()
-    yield _live_rows(rows, seen_at)
+    yield _live_rows(rows, seen_at, employers_seen)
     if rejects.counts:
         logger.info("bench items rejected: %s", rejects.as_dict())
 
 
-def _live_rows(rows: StagedRows, seen_at: str) -> dict[str, list[tuple]]:
-    vacancies = []
+def _live_rows(
+    rows: StagedRows, seen_at: str, employers_seen: set[str]
+) -> dict[str, list[tuple]]:
+    """Live-table rows of a batch; each employer's row comes with its first
+    vacancy of the whole build."""
+    vacancies, salaries, work_formats, roles, employers = [], [], [], [], []
     for row in rows.vacancies:
-        vacancy = list(row[1:])
+        vacancy = list(row.vacancy_columns())
         # A share of the vacancies is closed, so status=closed selects some.
         if (vacancy[0] * 2654435761) % 1000 < CLOSED_SHARE * 1000:
             vacancy[-1] = seen_at
         vacancies.append((*vacancy, seen_at, seen_at))
+        if (salary := row.salary_row()) is not None:
+            salaries.append(salary)
+        work_formats.extend((row.id, work_format) for work_format in row.work_formats)
+        roles.extend((row.id, role_id) for role_id in row.role_ids)
+        employer = row.employer_row()
+        if employer is not None and employer[0] not in employers_seen:
+            employers_seen.add(employer[0])
+            employers.append(employer)
     return {
         "vacancies": vacancies,
-        "salaries": [row[1:] for row in rows.salaries],
-        "vacancy_work_formats": [row[1:] for row in rows.work_formats],
-        "vacancy_roles": [row[1:] for row in rows.roles],
-        "employers": rows.employers,
+        "salaries": salaries,
+        "vacancy_work_formats": work_formats,
+        "vacancy_roles": roles,
+        "employers": employers,
     }
 
 

@@ -9,7 +9,7 @@ the window (closed). Timed from reading the first page file to the commit, JSON
 parsing included; the load runs in a child process so its peak memory is its
 own.
 
-As in a refresh, pages are staged by COPY into temporary tables of one
+As in a refresh, pages are staged by COPY into a temporary table of one
 connection (`etl.load.open_staging`), and the final write runs on it.
 
     .venv/bin/python -m bench.load_speed [--pages 1000] [--no-write]

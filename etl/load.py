@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import orjson
 from sqlalchemy import Engine
 from sqlalchemy import select
 from sqlalchemy import text
@@ -58,6 +59,9 @@ DEMO_ID_FLOOR = 9_000_000_000
 # One key for every refresh of this product: pg_try_advisory_lock(key).
 ADVISORY_LOCK_KEY = 0x68685F726566  # "hh_ref"
 
+# One row per staged item (`etl.transform.StagedVacancy`): the vacancy, its
+# employer's flags, its salary and its links, the links as JSON arrays (text
+# is cheaper to send by COPY than PostgreSQL arrays, and SQLite has none).
 STAGING_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "st_vacancies": (
         ("seq", "bigint"), ("id", "bigint"), ("name", "text"),
@@ -68,42 +72,22 @@ STAGING_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("requirement", "text"), ("responsibility", "text"),
         ("search_text", "text"), ("content_hash", "bigint"),
         ("closed_at", "timestamp"),
-    ),
-    "st_salaries": (
-        ("seq", "bigint"), ("vacancy_id", "bigint"),
+        ("employer_accredited", "boolean"), ("employer_trusted", "boolean"),
         ("salary_from", "float8"), ("salary_to", "float8"),
         ("currency", "text"), ("gross", "boolean"), ("mode", "text"),
         ("frequency", "text"), ("from_rub", "float8"), ("to_rub", "float8"),
         ("excluded", "text"),
-    ),
-    "st_work_formats": (
-        ("seq", "bigint"), ("vacancy_id", "bigint"), ("work_format", "text"),
-    ),
-    "st_roles": (("seq", "bigint"), ("vacancy_id", "bigint"), ("role_id", "integer")),
-    "st_employers": (
-        ("id", "text"), ("name", "text"),
-        ("accredited_it_employer", "boolean"), ("trusted", "boolean"),
+        ("work_formats", "text"), ("role_ids", "text"),
     ),
     "st_scope_areas": (("id", "integer"),),
 }  # fmt: skip
 
-# The merge looks staged rows up by these columns.
-STAGING_INDEXES = {
-    "st_vacancies": ("id",),
-    "st_salaries": ("vacancy_id",),
-    "st_work_formats": ("vacancy_id", "work_format"),
-    "st_roles": ("vacancy_id", "role_id"),
-}
+VACANCY_COLUMNS = [name for name, _ in STAGING_COLUMNS["st_vacancies"]][1:16]
+SALARY_COLUMNS = ["vacancy_id"] + [name for name, _ in STAGING_COLUMNS["st_vacancies"]][
+    18:27
+]
+EMPLOYER_COLUMNS = ["id", "name", "accredited_it_employer", "trusted"]
 
-ROWS_BY_TABLE = {
-    "st_vacancies": "vacancies",
-    "st_salaries": "salaries",
-    "st_work_formats": "work_formats",
-    "st_roles": "roles",
-    "st_employers": "employers",
-}
-
-VACANCY_COLUMNS = [name for name, _ in STAGING_COLUMNS["st_vacancies"]][1:]
 # The staged copy of a vacancy that wins: the latest published_at, on a tie
 # the first in plan order.
 WINNERS_SQL = (
@@ -111,7 +95,15 @@ WINNERS_SQL = (
     " PARTITION BY id ORDER BY published_at DESC, seq) AS place"
     " FROM st_vacancies) ranked WHERE place = 1"
 )
-SALARY_COLUMNS = [name for name, _ in STAGING_COLUMNS["st_salaries"]][1:]
+
+# Rows the final write derives from the staged rows of changed vacancies,
+# with the columns it looks them up by.
+DERIVED_TABLES = {
+    "st_salaries": ("vacancy_id",),
+    "st_work_formats": ("vacancy_id", "work_format"),
+    "st_roles": ("vacancy_id", "role_id"),
+    "st_employers": ("id",),
+}
 
 
 class RefreshLockedError(Exception):
@@ -134,6 +126,11 @@ def _create_table_sql(table: str, temporary: bool) -> str:
     columns = ", ".join(f"{name} {kind}" for name, kind in STAGING_COLUMNS[table])
     kind = "TEMPORARY TABLE" if temporary else "TABLE"
     return f"CREATE {kind} {table} ({columns})"
+
+
+def as_staging_row(row: tuple) -> tuple:
+    """A staged vacancy as the staging table stores it: its links as JSON."""
+    return (*row[:-2], orjson.dumps(row[-2]).decode(), orjson.dumps(row[-1]).decode())
 
 
 # --- staging ---------------------------------------------------------------------
@@ -165,13 +162,11 @@ class StagingFile:
 
     def save_rows(self, rows: StagedRows) -> None:
         """Append one page's rows."""
-        for table, attribute in ROWS_BY_TABLE.items():
-            batch = getattr(rows, attribute)
-            if batch:
-                marks = ", ".join("?" * len(STAGING_COLUMNS[table]))
-                self.connection.executemany(
-                    f"INSERT INTO {table} VALUES ({marks})", batch
-                )
+        marks = ", ".join("?" * len(STAGING_COLUMNS["st_vacancies"]))
+        self.connection.executemany(
+            f"INSERT INTO st_vacancies VALUES ({marks})",
+            [as_staging_row(row) for row in rows.vacancies],
+        )
         self.staged += len(rows.vacancies)
 
     def save_labels(self, labels: Mapping[tuple[str, str], str]) -> None:
@@ -192,14 +187,9 @@ class StagingFile:
         self.unique = db.execute("SELECT count(*) FROM st_winners").fetchone()[0]
         if self.unique < self.staged:
             db.execute("CREATE UNIQUE INDEX st_winners_seq ON st_winners (seq)")
-            for table in ("st_vacancies", "st_salaries", "st_work_formats", "st_roles"):
-                db.execute(
-                    f"DELETE FROM {table} WHERE seq NOT IN (SELECT seq FROM st_winners)"
-                )
-        db.execute(
-            "DELETE FROM st_employers WHERE rowid NOT IN ("
-            " SELECT max(rowid) FROM st_employers GROUP BY id)"
-        )
+            db.execute(
+                "DELETE FROM st_vacancies WHERE seq NOT IN (SELECT seq FROM st_winners)"
+            )
         db.commit()
         return self.staged - self.unique
 
@@ -235,11 +225,6 @@ class PostgresStaging:
         for table in STAGING_COLUMNS:
             self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS pg_temp.{table}")
             self.connection.exec_driver_sql(_create_table_sql(table, temporary=True))
-        # The employer staged last wins, as in the staging file.
-        self.connection.exec_driver_sql(
-            "ALTER TABLE st_employers ADD COLUMN place bigint"
-            " GENERATED ALWAYS AS IDENTITY"
-        )
         self.connection.commit()
         self.pending = StagedRows()
         self.labels: dict[tuple[str, str], str] = {}
@@ -260,17 +245,15 @@ class PostgresStaging:
 
     def save_rows(self, rows: StagedRows) -> None:
         """Append one page's rows; send them when the batch is full."""
-        for attribute in ROWS_BY_TABLE.values():
-            getattr(self.pending, attribute).extend(getattr(rows, attribute))
+        self.pending.vacancies.extend(rows.vacancies)
         self.staged += len(rows.vacancies)
         if len(self.pending) >= self.BATCH_VACANCIES:
             self._send_pending()
 
     def _send_pending(self) -> None:
-        for table, attribute in ROWS_BY_TABLE.items():
-            batch = getattr(self.pending, attribute)
-            if batch:
-                _copy_rows_postgres(self.connection, table, batch)
+        if self.pending.vacancies:
+            rows = map(as_staging_row, self.pending.vacancies)
+            _copy_rows_postgres(self.connection, "st_vacancies", rows)
         self.connection.commit()
         self.pending = StagedRows()
 
@@ -292,17 +275,12 @@ class PostgresStaging:
         self.unique = run("SELECT count(DISTINCT id) FROM st_vacancies").scalar_one()
         if self.unique < self.staged:
             run(f"CREATE TEMPORARY TABLE st_winners AS {WINNERS_SQL}")
-            for table in ("st_vacancies", "st_salaries", "st_work_formats", "st_roles"):
-                run(
-                    f"DELETE FROM {table} t WHERE NOT EXISTS"
-                    " (SELECT 1 FROM st_winners w WHERE w.seq = t.seq)"
-                )
-        # A join, not NOT IN: past work_mem, NOT IN rescans the list per row.
-        run(
-            "DELETE FROM st_employers e USING (SELECT id, max(place) AS last"
-            " FROM st_employers GROUP BY id) k"
-            " WHERE e.id = k.id AND e.place < k.last"
-        )
+            # NOT EXISTS, not NOT IN: past work_mem, NOT IN rescans the list
+            # for every row.
+            run(
+                "DELETE FROM st_vacancies t WHERE NOT EXISTS"
+                " (SELECT 1 FROM st_winners w WHERE w.seq = t.seq)"
+            )
         index_staging_tables(self.connection)
         self.connection.commit()
         return self.staged - self.unique
@@ -409,16 +387,12 @@ def copy_staging_to_session(session: Session, staging: StagingFile) -> None:
 
 
 def index_staging_tables(connection) -> None:
-    """Index the staged rows by the columns the merge looks them up by."""
-    for table, columns in STAGING_INDEXES.items():
-        connection.exec_driver_sql(
-            f"CREATE INDEX {table}_key ON {table} ({', '.join(columns)})"
-        )
+    """Index the staged vacancies by id, the key the merge looks them up by."""
+    connection.exec_driver_sql("CREATE INDEX st_vacancies_key ON st_vacancies (id)")
     if connection.dialect.name != "sqlite":
-        # Statistics of the key columns are what the merge's joins need, and
-        # far cheaper than sampling the vacancies' texts.
-        for table, columns in STAGING_INDEXES.items():
-            connection.exec_driver_sql(f"ANALYZE {table} ({', '.join(columns)})")
+        # Statistics of the key are what the merge's joins need, and far
+        # cheaper than sampling the vacancies' texts.
+        connection.exec_driver_sql("ANALYZE st_vacancies (id)")
 
 
 def _copy_rows_postgres(connection, table: str, rows: Iterable[tuple]) -> None:
@@ -485,6 +459,7 @@ def upsert_staged_vacancies(session: Session, now: datetime) -> MergeCounts:
     note_changed_vacancies(session)
     counts.new = _count(session, "SELECT count(*) FROM st_changed WHERE is_new")
     counts.reopened = _count(session, "SELECT count(*) FROM st_changed WHERE reopened")
+    derive_changed_rows(session)
 
     save_staged_employers(session)
     with looking_up_by_key(session):
@@ -533,10 +508,14 @@ def looking_up_by_key(session: Session):
 
 def note_changed_vacancies(session: Session) -> None:
     """Fill `st_changed` with the staged vacancies that are new, reopened or
-    whose content digest differs from the stored one."""
+    whose content digest differs from the stored one: about one in ten of a
+    nightly refresh. Their staged rows are copied to `st_changed_rows`."""
     sqlite_target = session.get_bind().dialect.name == "sqlite"
     session.execute(
         text(f"DROP TABLE IF EXISTS {'temp.' if sqlite_target else ''}st_changed")
+    )
+    session.execute(
+        text(f"DROP TABLE IF EXISTS {'temp.' if sqlite_target else ''}st_changed_rows")
     )
     content_changed = _differs(session, "v", "s", ["content_hash"])
     reopened = "v.closed_at IS NOT NULL AND s.closed_at IS NULL"
@@ -552,32 +531,83 @@ def note_changed_vacancies(session: Session) -> None:
         )
     if not sqlite_target:
         session.execute(text("ANALYZE st_changed"))
+    with looking_up_by_key(session):
+        session.execute(
+            text(
+                "CREATE TEMPORARY TABLE st_changed_rows AS SELECT s.*, c.is_new,"
+                " c.content_changed FROM st_changed c"
+                " JOIN st_vacancies s ON s.id = c.id"
+            )
+        )
 
 
 # Vacancies whose employer, salary and links may differ from the stored ones.
 CONTENT_CHANGED = "(SELECT id FROM st_changed WHERE content_changed)"
 
 
+def _expand_array(session: Session, column: str) -> str:
+    """A join of each changed row `s` with the elements `f.value` of its JSON
+    array column."""
+    if session.get_bind().dialect.name == "sqlite":
+        return f", json_each(s.{column}) AS f"
+    return f" CROSS JOIN json_array_elements_text(s.{column}::json) AS f(value)"
+
+
+def derive_changed_rows(session: Session) -> None:
+    """Salary, link and employer rows of the changed vacancies, as temporary
+    tables made from their staged rows.
+
+    An employer's row comes from its changed vacancy first in plan order.
+    """
+    sqlite_target = session.get_bind().dialect.name == "sqlite"
+    for table in DERIVED_TABLES:
+        session.execute(
+            text(f"DROP TABLE IF EXISTS {'temp.' if sqlite_target else ''}{table}")
+        )
+    salary = ", ".join(f"s.{column}" for column in SALARY_COLUMNS[1:])
+    statements = {
+        "st_salaries": f"SELECT s.id AS vacancy_id, {salary} FROM st_changed_rows s"
+        " WHERE s.content_changed"
+        " AND (s.salary_from IS NOT NULL OR s.salary_to IS NOT NULL)",
+        "st_work_formats": "SELECT s.id AS vacancy_id, f.value AS work_format"
+        f" FROM st_changed_rows s{_expand_array(session, 'work_formats')}"
+        " WHERE s.content_changed",
+        "st_roles": "SELECT s.id AS vacancy_id, CAST(f.value AS integer) AS role_id"
+        f" FROM st_changed_rows s{_expand_array(session, 'role_ids')}"
+        " WHERE s.content_changed",
+        "st_employers": "SELECT s.employer_id AS id,"
+        " coalesce(s.employer_name, '') AS name,"
+        " s.employer_accredited AS accredited_it_employer,"
+        " s.employer_trusted AS trusted FROM st_changed_rows s"
+        " WHERE s.seq IN (SELECT min(seq) FROM st_changed_rows"
+        " WHERE content_changed AND employer_id IS NOT NULL GROUP BY employer_id)",
+    }
+    for table, select_sql in statements.items():
+        session.execute(text(f"CREATE TEMPORARY TABLE {table} AS {select_sql}"))
+        columns = ", ".join(DERIVED_TABLES[table])
+        session.execute(text(f"CREATE INDEX {table}_key ON {table} ({columns})"))
+        if not sqlite_target:
+            session.execute(text(f"ANALYZE {table}"))
+
+
 def save_staged_employers(session: Session) -> None:
     """Employers of changed vacancies: inserted when new, rewritten when their
     name or flags changed (both are part of the vacancy's digest)."""
-    columns = ["name", "accredited_it_employer", "trusted"]
-    of_changed = (
-        f"s.id IN (SELECT employer_id FROM st_vacancies WHERE id IN {CONTENT_CHANGED})"
-    )
+    columns = EMPLOYER_COLUMNS[1:]
     session.execute(
         text(
             "UPDATE employers SET "
             + ", ".join(f"{column} = s.{column}" for column in columns)
-            + f" FROM st_employers s WHERE employers.id = s.id AND {of_changed}"
+            + " FROM st_employers s WHERE employers.id = s.id"
             + f" AND ({_differs(session, 'employers', 's', columns)})"
         )
     )
+    # SQLite needs the WHERE to tell ON CONFLICT from a join's ON.
     session.execute(
         text(
-            "INSERT INTO employers (id, name, accredited_it_employer, trusted)"
-            " SELECT id, name, accredited_it_employer, trusted"
-            f" FROM st_employers s WHERE {of_changed} ON CONFLICT (id) DO NOTHING"
+            f"INSERT INTO employers ({', '.join(EMPLOYER_COLUMNS)})"
+            f" SELECT {', '.join(EMPLOYER_COLUMNS)} FROM st_employers WHERE true"
+            " ON CONFLICT (id) DO NOTHING"
         )
     )
 
@@ -602,8 +632,8 @@ def save_changed_vacancies(session: Session, now: datetime) -> None:
         text(
             f"INSERT INTO vacancies ({', '.join(VACANCY_COLUMNS)},"
             " first_seen_at, last_seen_at)"
-            f" SELECT {', '.join(VACANCY_COLUMNS)}, :now, :now FROM st_vacancies"
-            " WHERE id IN (SELECT id FROM st_changed WHERE is_new)"
+            f" SELECT {', '.join(VACANCY_COLUMNS)}, :now, :now FROM st_changed_rows"
+            " WHERE is_new"
         ),
         {"now": bind_time(session, now)},
     )
@@ -724,7 +754,7 @@ def save_staged_refresh(
 def drop_session_staging(session: Session) -> None:
     """Drop the temporary tables (SQLite keeps them on the pooled connection)."""
     prefix = "temp." if session.get_bind().dialect.name == "sqlite" else ""
-    for table in (*STAGING_COLUMNS, "st_changed"):
+    for table in (*STAGING_COLUMNS, *DERIVED_TABLES, "st_changed", "st_changed_rows"):
         session.execute(text(f"DROP TABLE IF EXISTS {prefix}{table}"))
 
 

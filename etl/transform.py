@@ -13,6 +13,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from typing import NamedTuple
 
 import orjson
 
@@ -93,7 +94,6 @@ class RefreshContext:
     rates: Mapping[str, float]
     now: str
     labels: dict[tuple[str, str], str] = field(default_factory=dict)
-    employers_seen: set[str] = field(default_factory=set)
     salary_exclusions: RejectTally = field(
         default_factory=lambda: RejectTally(outcome="salary excluded")
     )
@@ -107,24 +107,86 @@ class RefreshContext:
         return enum_id
 
 
+class StagedVacancy(NamedTuple):
+    """One staged item: its vacancy and every row it writes, in one flat row.
+
+    The order is the column order of the staging table (see `etl.load`): a
+    nightly refresh stages a hundred thousand of these, one COPY row each, and
+    the final write derives salary, link and employer rows only for the
+    vacancies that changed. `seq` is the item's place in the plan's order.
+    """
+
+    seq: int
+    id: int
+    name: str
+    published_at: str
+    area_id: int
+    employer_id: str | None
+    employer_name: str | None
+    experience: str | None
+    employment_form: str | None
+    schedule: str | None
+    employment: str | None
+    requirement: str | None
+    responsibility: str | None
+    search_text: str
+    content_hash: int
+    closed_at: str | None
+    employer_accredited: bool | None
+    employer_trusted: bool | None
+    salary_from: float | None
+    salary_to: float | None
+    currency: str | None
+    gross: bool | None
+    mode: str | None
+    frequency: str | None
+    from_rub: float | None
+    to_rub: float | None
+    excluded: str | None
+    work_formats: list[str]
+    role_ids: list[int]
+
+    def vacancy_columns(self) -> tuple:
+        """The live `vacancies` columns, `id` to `closed_at`."""
+        return self[1:16]
+
+    def salary_row(self) -> tuple | None:
+        """The `salaries` row, or None when the item states no bound."""
+        if self.salary_from is None and self.salary_to is None:
+            return None
+        return (self.id, *self[18:27])
+
+    def employer_row(self) -> tuple | None:
+        """The `employers` row, or None for an anonymous employer."""
+        if self.employer_id is None:
+            return None
+        return (
+            self.employer_id,
+            self.employer_name or "",
+            self.employer_accredited,
+            self.employer_trusted,
+        )
+
+
+# The salary columns of an item without a salary.
+NO_SALARY = (None,) * 9
+
+
 @dataclass
 class StagedRows:
-    """Rows for the staging tables, one list per table (see etl.load)."""
+    """Staged items of a page or a batch (see `StagedVacancy`)."""
 
-    vacancies: list[tuple] = field(default_factory=list)
-    salaries: list[tuple] = field(default_factory=list)
-    work_formats: list[tuple] = field(default_factory=list)
-    roles: list[tuple] = field(default_factory=list)
-    employers: list[tuple] = field(default_factory=list)
+    vacancies: list[StagedVacancy] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.vacancies)
 
 
 def make_salary_row(
-    item: Mapping, seq: int, vacancy_id: int, context: RefreshContext
+    item: Mapping, vacancy_id: int, context: RefreshContext
 ) -> tuple | None:
-    """The salary row of an item, or None when it states no bound at all.
+    """The salary columns of an item (amounts as sent, currency, gross, mode,
+    frequency, amounts in roubles, exclusion), or None when it states no bound.
 
     `salary_range` is preferred (its mode and frequency); the legacy `salary`
     alone is monthly pay. An unknown currency is kept as sent but excluded and
@@ -151,7 +213,7 @@ def make_salary_row(
     gross = salary.get("gross")
     gross = None if gross is None else bool(gross)
 
-    as_sent = (seq, vacancy_id, low, high, currency, gross, mode, frequency)
+    as_sent = (low, high, currency, gross, mode, frequency)
     if (low is not None and low < 0) or (high is not None and high < 0):
         return as_sent + (None, None, EXCLUDED_BAD_AMOUNT)
     if not rate:
@@ -159,26 +221,6 @@ def make_salary_row(
     from_rub = None if low is None else low / rate
     to_rub = None if high is None else high / rate
     return as_sent + (from_rub, to_rub, None)
-
-
-def _note_employer(
-    employer: Mapping, rows: StagedRows, context: RefreshContext
-) -> str | None:
-    employer_id = employer.get("id")
-    if not employer_id:
-        return None
-    employer_id = str(employer_id)
-    if employer_id not in context.employers_seen:
-        context.employers_seen.add(employer_id)
-        rows.employers.append(
-            (
-                employer_id,
-                employer.get("name") or "",
-                bool(employer.get("accredited_it_employer")),
-                bool(employer.get("trusted")),
-            )
-        )
-    return employer_id
 
 
 def compute_content_hash(
@@ -196,9 +238,21 @@ def compute_content_hash(
     next refresh compare every vacancy once, as for rows stored without one.
     """
     flags = (employer.get("accredited_it_employer"), employer.get("trusted"))
-    content = (vacancy, salary and salary[2:], work_formats, role_ids, flags)
+    content = (vacancy, salary, work_formats, role_ids, flags)
     digest = hashlib.blake2b(orjson.dumps(content), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+def read_employer(employer: Mapping) -> tuple:
+    """The employer's id as text (None when anonymous) and its two flags."""
+    employer_id = employer.get("id")
+    if not employer_id:
+        return None, None, None
+    return (
+        str(employer_id),
+        bool(employer.get("accredited_it_employer")),
+        bool(employer.get("trusted")),
+    )
 
 
 def add_item_rows(
@@ -208,14 +262,14 @@ def add_item_rows(
     rows: StagedRows,
     context: RefreshContext,
 ) -> None:
-    """Append the rows of one accepted item to `rows`.
+    """Append the staged row of one accepted item to `rows`.
 
     `seq` is the item's position in the plan's order; deduplication by id
     keeps the latest `published_at` and, on a tie, the lowest `seq`.
     """
     vacancy_id = keys.vacancy_id
     employer = item.get("employer") or {}
-    employer_id = _note_employer(employer, rows, context)
+    employer_id, accredited, trusted = read_employer(employer)
     note = context.note_label
     snippet = item.get("snippet") or {}
     name = item.get("name") or ""
@@ -249,22 +303,24 @@ def add_item_rows(
             if isinstance(role_id := role.get("id"), str) and role_id.isdigit()
         }
     )
-    salary_row = make_salary_row(item, seq, vacancy_id, context)
+    salary = make_salary_row(item, vacancy_id, context)
+    if salary is not None and salary[-1] is not None:
+        context.salary_exclusions.add(salary[-1], vacancy_id)
 
+    # _make takes a tuple at C speed; the keyword constructor is Python code.
     rows.vacancies.append(
-        (
-            seq,
-            *vacancy,
-            normalise_search_text(name, requirement, responsibility),
-            compute_content_hash(vacancy, salary_row, work_formats, role_ids, employer),
-            context.now if item.get("archived") is True else None,
+        StagedVacancy._make(
+            (
+                seq,
+                *vacancy,
+                normalise_search_text(name, requirement, responsibility),
+                compute_content_hash(vacancy, salary, work_formats, role_ids, employer),
+                context.now if item.get("archived") is True else None,
+                accredited,
+                trusted,
+                *(salary or NO_SALARY),
+                work_formats,
+                role_ids,
+            )
         )
     )
-    for work_format in work_formats:
-        rows.work_formats.append((seq, vacancy_id, work_format))
-    for role_id in role_ids:
-        rows.roles.append((seq, vacancy_id, role_id))
-    if salary_row is not None:
-        rows.salaries.append(salary_row)
-        if salary_row[-1] is not None:
-            context.salary_exclusions.add(salary_row[-1], vacancy_id)

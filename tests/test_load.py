@@ -270,6 +270,30 @@ def test_employers_follow_their_vacancies(engine, tmp_path):
     }  # fmt: skip
 
 
+@pytest.mark.parametrize("kind", ["native", "file"])
+def test_an_employer_named_twice_keeps_the_name_first_in_plan_order(
+    engine, tmp_path, kind
+):
+    first = {"id": "90", "name": "Первое имя", "trusted": True}
+    second = {"id": "90", "name": "Второе имя", "trusted": False}
+    items = [make_item(1, employer=first), make_item(2, employer=second)]
+
+    run_load(engine, tmp_path, items, FIRST, kind=kind)
+
+    assert get_employers(engine)["90"] == ("Первое имя", True)
+
+
+@pytest.mark.parametrize("kind", ["native", "file"])
+def test_link_ids_with_odd_characters_are_stored_as_sent(engine, tmp_path, kind):
+    odd = [{"id": 'ON,"SITE"\\x'}, {"id": "ДОМА {1}"}]
+
+    run_load(engine, tmp_path, [make_item(1, work_format=odd)], FIRST, kind=kind)
+
+    with Session(engine) as session:
+        stored = session.scalars(select(VacancyWorkFormat.work_format)).all()
+    assert sorted(stored) == sorted(['ON,"SITE"\\x', "ДОМА {1}"])
+
+
 def test_garbage_collection_is_restored_after_staging():
     thresholds, frozen = gc.get_threshold(), gc.get_freeze_count()
 

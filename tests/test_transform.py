@@ -28,12 +28,14 @@ def transform(item: dict, seq: int = 7) -> tuple[StagedRows, RefreshContext]:
 
 
 def without_hash(rows: StagedRows) -> list[tuple]:
-    """The vacancy rows less their content digest (second to last)."""
-    return [row[:-2] + row[-1:] for row in rows.vacancies]
+    """The vacancy columns with `seq`, less their content digest."""
+    return [
+        (row.seq, *row.vacancy_columns()[:13], row.closed_at) for row in rows.vacancies
+    ]
 
 
 def content_hash(item: dict) -> int:
-    return transform(item)[0].vacancies[0][-2]
+    return transform(item)[0].vacancies[0].content_hash
 
 
 LEGACY_ITEM = {
@@ -102,13 +104,14 @@ def test_legacy_item_rows():
             None,
         )
     ]  # fmt: skip
-    assert rows.work_formats == [(7, 103616250, "REMOTE")]
-    assert rows.roles == [(7, 103616250, 96)]
-    assert rows.salaries == [
-        (7, 103616250, 1000.0, 2000.0, "USD", None, "MONTH", None,
-         80_000.0, 160_000.0, None)
-    ]  # fmt: skip
-    assert rows.employers == [("10720182", "Bugu shop", False, True)]
+    staged = rows.vacancies[0]
+    assert staged.work_formats == ["REMOTE"]
+    assert staged.role_ids == [96]
+    assert staged.salary_row() == (
+        103616250, 1000.0, 2000.0, "USD", None, "MONTH", None,
+        80_000.0, 160_000.0, None,
+    )  # fmt: skip
+    assert staged.employer_row() == ("10720182", "Bugu shop", False, True)
     assert context.labels[("schedule", "remote")] == "Удаленная работа"
 
 
@@ -122,12 +125,13 @@ def test_modern_item_rows():
             None, "Отчёты", "финансовый аналитик\nотчеты", NOW,
         )
     ]  # fmt: skip
-    assert rows.work_formats == [(7, 131128870, "HYBRID"), (7, 131128870, "FIELD_WORK")]
-    assert rows.salaries == [
-        (7, 131128870, 100000.0, None, "RUR", False, "HOUR", "DAILY",
-         100000.0, None, None)
-    ]  # fmt: skip
-    assert rows.employers == []
+    staged = rows.vacancies[0]
+    assert staged.work_formats == ["HYBRID", "FIELD_WORK"]
+    assert staged.salary_row() == (
+        131128870, 100000.0, None, "RUR", False, "HOUR", "DAILY",
+        100000.0, None, None,
+    )  # fmt: skip
+    assert staged.employer_row() is None
     assert context.labels[("experience", "moreThan10")] == "Более 10 лет"
     assert context.labels[("work_format", "FIELD_WORK")] == "Разъездной"
 
@@ -154,10 +158,10 @@ def test_item_without_experience_and_roles_reads_legacy_fly_in_fly_out():
 
     vacancy = rows.vacancies[0]
     assert vacancy[7:11] == (None, "FLY_IN_FLY_OUT", "flyInFlyOut", "full")
-    assert rows.roles == []
-    assert rows.work_formats == []
-    assert rows.salaries == []
-    assert rows.employers == [("1455", "HeadHunter", True, True)]
+    assert vacancy.role_ids == []
+    assert vacancy.work_formats == []
+    assert vacancy.salary_row() is None
+    assert vacancy.employer_row() == ("1455", "HeadHunter", True, True)
 
 
 @pytest.mark.parametrize(
@@ -176,15 +180,15 @@ def test_item_without_experience_and_roles_reads_legacy_fly_in_fly_out():
     ],
 )  # fmt: skip
 def test_salary_conversion_to_roubles(salary, expected_tail):
-    row = make_salary_row({"salary": salary}, 1, 5, make_context())
+    row = make_salary_row({"salary": salary}, 5, make_context())
 
-    assert row[8:] == expected_tail
+    assert row[6:] == expected_tail
 
 
 def test_salary_without_bounds_is_not_disclosing():
     item = {"salary": {"from": None, "to": None, "currency": "RUR"}}
 
-    assert make_salary_row(item, 1, 5, make_context()) is None
+    assert make_salary_row(item, 5, make_context()) is None
 
 
 @pytest.mark.parametrize(
@@ -210,4 +214,4 @@ def test_salary_problems_keep_the_vacancy():
     rows, _ = transform(item)
 
     assert len(rows.vacancies) == 1
-    assert rows.salaries[0][-1] == "unknown_currency"
+    assert rows.vacancies[0].excluded == "unknown_currency"
