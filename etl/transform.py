@@ -17,8 +17,10 @@ from typing import NamedTuple
 
 import orjson
 
+from etl.validate import MAX_REFERENCE_ID
 from etl.validate import AcceptedItem
 from etl.validate import RejectTally
+from etl.validate import read_id
 
 logger = logging.getLogger(__name__)
 
@@ -298,9 +300,9 @@ def add_item_rows(
     work_formats = compute_work_formats(item)
     role_ids = sorted(
         {
-            int(role_id)
+            role_id
             for role in item.get("professional_roles") or ()
-            if isinstance(role_id := role.get("id"), str) and role_id.isdigit()
+            if (role_id := read_id(role.get("id"), MAX_REFERENCE_ID)) is not None
         }
     )
     salary = make_salary_row(item, vacancy_id, context)

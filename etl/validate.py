@@ -12,7 +12,6 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 from dataclasses import field
-from datetime import UTC
 from datetime import datetime
 from typing import NamedTuple
 
@@ -23,6 +22,10 @@ REJECT_NO_AREA = "no_area"
 REJECT_BAD_PUBLISHED_AT = "bad_published_at"
 
 FIRST_IDS_KEPT = 5
+
+# Vacancy ids are stored as bigint; area and role ids as integer.
+MAX_VACANCY_ID = 2**63 - 1
+MAX_REFERENCE_ID = 2**31 - 1
 
 
 class AcceptedItem(NamedTuple):
@@ -52,6 +55,16 @@ class RejectTally:
             examples.append(str(item_id))
             logger.info("item %r %s: %s", item_id, self.outcome, reason)
 
+    def merge(self, other: RejectTally) -> None:
+        """Add another tally's counts; its first ids fill this one's free places
+        and are logged as `add` logs them."""
+        self.counts.update(other.counts)
+        for reason, item_ids in other.first_ids.items():
+            examples = self.first_ids.setdefault(reason, [])
+            for item_id in item_ids[: FIRST_IDS_KEPT - len(examples)]:
+                examples.append(item_id)
+                logger.info("item %r %s: %s", item_id, self.outcome, reason)
+
     def as_dict(self) -> dict[str, int]:
         return dict(sorted(self.counts.items()))
 
@@ -72,17 +85,24 @@ def parse_published_at(value: object) -> str | None:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return None
-    if moment.tzinfo is None:
+    offset = moment.utcoffset()
+    if offset is None:
         return None
-    return format_db_time(moment.astimezone(UTC).replace(tzinfo=None))
+    # Subtracting the offset is the cheap way to UTC, run for every item.
+    return format_db_time(moment.replace(tzinfo=None) - offset)
 
 
-def _read_int_id(value: object) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
+def read_id(value: object, limit: int) -> int | None:
+    """A positive id up to `limit`, sent as ASCII digits (as hh.ru does) or as a
+    number; None otherwise, a boolean included. The limit is the widest value
+    the database column holds, so an odd id is rejected, not fatal to a load."""
+    if type(value) is str:
+        if not (value.isascii() and value.isdigit()):
+            return None
+        value = int(value)
+    elif not isinstance(value, int) or isinstance(value, bool):
+        return None
+    return value if 0 < value <= limit else None
 
 
 def check_item(item: object, rejects: RejectTally) -> AcceptedItem | None:
@@ -90,13 +110,15 @@ def check_item(item: object, rejects: RejectTally) -> AcceptedItem | None:
     if not isinstance(item, dict):
         rejects.add(REJECT_NO_ID, None)
         return None
-    vacancy_id = _read_int_id(item.get("id"))
+    vacancy_id = read_id(item.get("id"), MAX_VACANCY_ID)
     if vacancy_id is None:
         rejects.add(REJECT_NO_ID, item.get("id"))
         return None
 
     area = item.get("area")
-    area_id = _read_int_id(area.get("id")) if isinstance(area, dict) else None
+    area_id = None
+    if isinstance(area, dict):
+        area_id = read_id(area.get("id"), MAX_REFERENCE_ID)
     if area_id is None:
         rejects.add(REJECT_NO_AREA, vacancy_id)
         return None

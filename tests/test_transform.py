@@ -196,6 +196,11 @@ def test_salary_without_bounds_is_not_disclosing():
     [
         pytest.param({"id": None}, "no_id", id="no-id"),
         pytest.param({"id": "abc"}, "no_id", id="non-numeric-id"),
+        pytest.param({"id": "²"}, "no_id", id="superscript-digit"),
+        pytest.param({"id": "9223372036854775808"}, "no_id", id="past-bigint"),
+        pytest.param({"id": True}, "no_id", id="boolean"),
+        pytest.param({"id": -5}, "no_id", id="negative"),
+        pytest.param({"area": {"id": "2147483648"}}, "no_area", id="area-past-int32"),
         pytest.param({"area": None}, "no_area", id="no-area"),
         pytest.param({"published_at": "yesterday"}, "bad_published_at", id="bad-date"),
         pytest.param({"published_at": "2024-07-09T21:30:39"}, "bad_published_at",
@@ -207,6 +212,13 @@ def test_rejects_are_counted_by_reason(change, reason):
 
     assert check_item({**LEGACY_ITEM, **change}, rejects) is None
     assert rejects.as_dict() == {reason: 1}
+
+
+def test_role_ids_the_database_cannot_hold_are_left_out():
+    roles = [{"id": "2147483648"}, {"id": "²"}, {"id": 10}, {"id": "96"}]
+    rows, _ = transform(MODERN_ITEM | {"professional_roles": roles})
+
+    assert rows.vacancies[0].role_ids == [10, 96]
 
 
 def test_salary_problems_keep_the_vacancy():
