@@ -227,6 +227,8 @@ class PostgresStaging:
             self.connection.exec_driver_sql(_create_table_sql(table, temporary=True))
         self.connection.commit()
         self.pending = StagedRows()
+        self.pending_copy: list[bytes] = []
+        self.pending_copy_rows = 0
         self.labels: dict[tuple[str, str], str] = {}
         self.staged = 0
         self.unique = 0
@@ -250,12 +252,25 @@ class PostgresStaging:
         if len(self.pending) >= self.BATCH_VACANCIES:
             self._send_pending()
 
+    def save_copy_data(self, data: bytes, rows: int) -> None:
+        """Append `rows` staged vacancies already formatted as COPY text (see
+        `etl.stagers`); send them when the batch is full."""
+        self.pending_copy.append(data)
+        self.pending_copy_rows += rows
+        self.staged += rows
+        if self.pending_copy_rows >= self.BATCH_VACANCIES:
+            self._send_pending()
+
     def _send_pending(self) -> None:
         if self.pending.vacancies:
             rows = map(as_staging_row, self.pending.vacancies)
             _copy_rows_postgres(self.connection, "st_vacancies", rows)
+        if self.pending_copy:
+            _copy_data_postgres(self.connection, "st_vacancies", self.pending_copy)
         self.connection.commit()
         self.pending = StagedRows()
+        self.pending_copy = []
+        self.pending_copy_rows = 0
 
     def save_labels(self, labels: Mapping[tuple[str, str], str]) -> None:
         # A few hundred enum names at most: kept in memory.
@@ -353,12 +368,24 @@ def save_search_page(
     Item n gets seq `first_seq + n`. Returns how many items were staged.
     """
     rows = StagedRows()
+    add_page_rows(envelope, first_seq, rows, context, rejects)
+    staging.save_rows(rows)
+    return len(rows)
+
+
+def add_page_rows(
+    envelope: Mapping,
+    first_seq: int,
+    rows: StagedRows,
+    context: RefreshContext,
+    rejects: RejectTally,
+) -> None:
+    """Validate the items of one `/vacancies` envelope and add the rows of the
+    accepted ones to `rows`; item n gets seq `first_seq + n`."""
     for position, item in enumerate(envelope.get("items") or ()):
         keys = check_item(item, rejects)
         if keys is not None:
             add_item_rows(item, keys, first_seq + position, rows, context)
-    staging.save_rows(rows)
-    return len(rows)
 
 
 def copy_staging_to_session(session: Session, staging: StagingFile) -> None:
@@ -395,13 +422,29 @@ def index_staging_tables(connection) -> None:
         connection.exec_driver_sql("ANALYZE st_vacancies (id)")
 
 
-def _copy_rows_postgres(connection, table: str, rows: Iterable[tuple]) -> None:
+@contextmanager
+def _copying_into(connection, table: str) -> Iterator:
+    """A `COPY table FROM STDIN` on the connection's driver cursor."""
     columns = ", ".join(_columns(table))
     cursor = connection.connection.driver_connection.cursor()
-    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+    try:
+        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            yield copy
+    finally:
+        cursor.close()
+
+
+def _copy_rows_postgres(connection, table: str, rows: Iterable[tuple]) -> None:
+    with _copying_into(connection, table) as copy:
         for row in rows:
             copy.write_row(row)
-    cursor.close()
+
+
+def _copy_data_postgres(connection, table: str, chunks: Iterable[bytes]) -> None:
+    """COPY rows already formatted as COPY text."""
+    with _copying_into(connection, table) as copy:
+        for chunk in chunks:
+            copy.write(chunk)
 
 
 # --- the final write ------------------------------------------------------------

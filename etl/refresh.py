@@ -26,6 +26,7 @@ from datetime import datetime
 from datetime import timedelta
 from pathlib import Path
 
+import orjson
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -49,7 +50,6 @@ from etl.load import save_data_written
 from etl.load import save_maintenance_heartbeat
 from etl.load import save_maintenance_off
 from etl.load import save_maintenance_on
-from etl.load import save_search_page
 from etl.load import save_staged_refresh
 from etl.plan import CrawlPlan
 from etl.plan import Scope
@@ -63,6 +63,12 @@ from etl.reference import save_areas
 from etl.reference import save_dictionaries
 from etl.reference import save_professional_roles
 from etl.reference import searchable_role_ids
+from etl.stagers import Pages
+from etl.stagers import StagerError
+from etl.stagers import StagerPool
+from etl.stagers import default_stager_count
+from etl.stagers import open_pages
+from etl.stagers import start_stagers
 from etl.transform import RefreshContext
 from etl.validate import RejectTally
 from etl.validate import format_db_time
@@ -210,6 +216,13 @@ def make_parser() -> argparse.ArgumentParser:
         "HH_RETRIES)",
     )
     parser.add_argument(
+        "--stagers",
+        type=_positive_int,
+        metavar="N",
+        help="processes that parse and normalise pages on PostgreSQL; 1 stages "
+        "on the refresh process (default one per core up to 4, REFRESH_STAGERS)",
+    )
+    parser.add_argument(
         "--dry-run",
         action="store_true",
         help="print the plan; take no lock, write nothing",
@@ -266,6 +279,7 @@ def apply_options(settings: Settings, args: argparse.Namespace) -> Settings:
         "hh_rate": args.rate,
         "hh_timeout": args.timeout,
         "hh_retries": args.retries,
+        "refresh_stagers": args.stagers,
     }
     chosen = {key: value for key, value in overrides.items() if value is not None}
     if "database_url" in chosen:
@@ -433,6 +447,7 @@ class RefreshRunner:
         self.progress = Progress()
         self.run_id: int | None = None
         self.client: HHClient | None = None
+        self.stagers: StagerPool | None = None
         self.rejects = RejectTally()
         self.context: RefreshContext | None = None
         self.failed_slices = 0
@@ -526,14 +541,21 @@ class RefreshRunner:
         staging = open_staging(self.engine, self.settings.instance_dir / "staging")
         outcome = None
         try:
+            self.stagers = start_stagers(
+                self.engine, self.settings.refresh_stagers or default_stager_count()
+            )
             outcome = self._refresh(staging, heartbeat)
         except (RefreshCancelledError, HHCancelled):
             outcome = Outcome("cancelled", EXIT_FAILED, error="cancelled")
-        except (HHError, RefreshFailedError, SQLAlchemyError, OSError) as error:
+        except (
+            HHError, RefreshFailedError, StagerError, SQLAlchemyError, OSError
+        ) as error:  # fmt: skip
             logger.error("refresh run %d failed: %s", run.id, error)
             outcome = Outcome("failed", EXIT_FAILED, error=str(error))
         finally:
             heartbeat.stop()
+            if self.stagers is not None:
+                self.stagers.close()
             staging.close()
             if self.client is not None:
                 self.client.close()
@@ -613,7 +635,13 @@ class RefreshRunner:
     # -- downloading --
 
     def download(self, plan: CrawlPlan, staging: Staging, context) -> None:
-        """Fetch every leaf's pages on worker threads; stage them on this one."""
+        """Fetch every leaf's pages on worker threads; stage them as they come."""
+        pages = open_pages(staging, context, self.rejects, self.stagers)
+        self._download_into(plan, pages)
+        pages.finish()
+        self.progress.vacancies = staging.staged
+
+    def _download_into(self, plan: CrawlPlan, staged_pages: Pages) -> None:
         self.progress.download_started = time.monotonic()
         pages: queue.Queue = queue.Queue(maxsize=max(self.settings.hh_workers, 1) * 4)
         executor = ThreadPoolExecutor(max_workers=max(self.settings.hh_workers, 1))
@@ -628,7 +656,7 @@ class RefreshRunner:
                 except queue.Empty:
                     continue
                 if kind == "page":
-                    self.stage_page(index, payload, staging, context)
+                    self.stage_page(index, payload, staged_pages)
                 else:
                     finished += 1
                     self.finish_leaf(index, payload)
@@ -645,7 +673,9 @@ class RefreshRunner:
             for page, envelope in enumerate(iter_leaf_pages(self.client, plan, index)):
                 if self.cancel_event.is_set():
                     return
-                self._put(pages, ("page", index, (page, envelope)))
+                # Stagers take the page as bytes; encoding it here keeps the
+                # work off the thread that stages.
+                self._put(pages, ("page", index, (page, orjson.dumps(envelope))))
         except HHError as failure:
             error = failure
         self._put(pages, ("done", index, error))
@@ -658,11 +688,10 @@ class RefreshRunner:
             except queue.Full:
                 continue
 
-    def stage_page(self, index: int, payload, staging, context) -> None:
-        page, envelope = payload
-        first_seq = index * LEAF_SEQ_SPAN + page * 100
-        save_search_page(staging, envelope, first_seq, context, self.rejects)
-        self.progress.vacancies = staging.staged
+    def stage_page(self, index: int, payload, staged_pages: Pages) -> None:
+        page, content = payload
+        staged_pages.save_page(content, index * LEAF_SEQ_SPAN + page * 100)
+        self.progress.vacancies = staged_pages.staging.staged
 
     def finish_leaf(self, index: int, error) -> None:
         self.progress.slices_done += 1

@@ -83,6 +83,8 @@ class Settings:
     hh_timeout: float = 10.0
     hh_retries: int = 5
     hh_backoff_base: float = 1.0
+    # Processes that parse and normalise pages on PostgreSQL; 0: one per core.
+    refresh_stagers: int = 0
 
     redis_url: str = ""
     trusted_proxies: int = 0
@@ -116,6 +118,9 @@ class Settings:
             hh_timeout=_read_number(env, "HH_TIMEOUT", cls.hh_timeout),
             hh_retries=_read_number(env, "HH_RETRIES", cls.hh_retries, int),
             hh_backoff_base=_read_number(env, "HH_BACKOFF_BASE", cls.hh_backoff_base),
+            refresh_stagers=_read_number(
+                env, "REFRESH_STAGERS", cls.refresh_stagers, int
+            ),
             redis_url=env.get("REDIS_URL", "").strip(),
             trusted_proxies=_read_number(env, "TRUSTED_PROXIES", 0, int),
             public_dashboard=_read_bool(env, "PUBLIC_DASHBOARD", False),

@@ -17,12 +17,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from etl.load import DEMO_ID_FLOOR
+from etl.refresh import apply_options
 from etl.refresh import main
+from etl.refresh import parse_args
 from services.schema import AppState
 from services.schema import JournalEntry
 from services.schema import RefreshRun
 from services.schema import Vacancy
 from services.settings import PROJECT_ROOT
+from services.settings import Settings
 from services.state import is_maintenance_active
 
 USER_AGENT = "HHAnalyticsTests/1.0 (tests@example.org)"
@@ -127,6 +130,7 @@ def count_shared_vacancies_in(shared_hh: Path, root: str) -> int:
         pytest.param(["--date-from", "2026-13-01"], id="bad-date"),
         pytest.param(["--days", "-1"], id="negative-days"),
         pytest.param(["--workers", "0"], id="no-workers"),
+        pytest.param(["--stagers", "-2"], id="negative-stagers"),
         pytest.param(["--area", "99999999999999999999"], id="huge-area"),
         pytest.param(["--role", "2147483648"], id="role-past-int32"),
         pytest.param(["--area", "0"], id="zero-area"),
@@ -135,6 +139,13 @@ def count_shared_vacancies_in(shared_hh: Path, root: str) -> int:
 def test_usage_errors_exit_1(argv, capsys):
     assert main(argv) == 1
     assert capsys.readouterr().err.startswith("Error: ")
+
+
+def test_stagers_option_overrides_its_setting():
+    settings = Settings(refresh_stagers=4)
+
+    assert apply_options(settings, parse_args(["--stagers", "1"])).refresh_stagers == 1
+    assert apply_options(settings, parse_args([])).refresh_stagers == 4
 
 
 def test_empty_user_agent_is_refused_before_any_request(

@@ -25,6 +25,7 @@ def test_defaults_are_laptop_safe(tmp_path):
     assert settings.hh_api_url == "https://api.hh.ru"
     assert (settings.hh_workers, settings.hh_rate) == (4, 5.0)
     assert (settings.hh_timeout, settings.hh_retries) == (10.0, 5)
+    assert settings.refresh_stagers == 0  # one per core
     assert settings.public_dashboard is False
     assert settings.registration_open is True
     assert (settings.salary_min_rub, settings.salary_max_rub) == (5000, 3_000_000)
@@ -42,7 +43,12 @@ def test_secret_key_is_generated_once_and_shared(tmp_path):
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("PUBLIC_DASHBOARD", "maybe"), ("HH_RATE", "fast"), ("HH_WORKERS", "-1")],
+    [
+        ("PUBLIC_DASHBOARD", "maybe"),
+        ("HH_RATE", "fast"),
+        ("HH_WORKERS", "-1"),
+        ("REFRESH_STAGERS", "many"),
+    ],  # fmt: skip
 )
 def test_bad_setting_is_refused_with_its_name(name, value):
     with pytest.raises(SettingsError, match=name):
