@@ -263,8 +263,8 @@ def _live_rows(
         vacancies.append((*vacancy, seen_at, seen_at))
         if (salary := row.salary_row()) is not None:
             salaries.append(salary)
-        work_formats.extend((row.id, work_format) for work_format in row.work_formats)
-        roles.extend((row.id, role_id) for role_id in row.role_ids)
+        work_formats.extend((row.id, work_format) for work_format in row.work_formats())
+        roles.extend((row.id, role_id) for role_id in row.role_ids())
         employer = row.employer_row()
         if employer is not None and employer[0] not in employers_seen:
             employers_seen.add(employer[0])

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import orjson
 from sqlalchemy import Engine
 from sqlalchemy import select
 from sqlalchemy import text
@@ -128,11 +127,6 @@ def _create_table_sql(table: str, temporary: bool) -> str:
     return f"CREATE {kind} {table} ({columns})"
 
 
-def as_staging_row(row: tuple) -> tuple:
-    """A staged vacancy as the staging table stores it: its links as JSON."""
-    return (*row[:-2], orjson.dumps(row[-2]).decode(), orjson.dumps(row[-1]).decode())
-
-
 # --- staging ---------------------------------------------------------------------
 
 
@@ -165,7 +159,7 @@ class StagingFile:
         marks = ", ".join("?" * len(STAGING_COLUMNS["st_vacancies"]))
         self.connection.executemany(
             f"INSERT INTO st_vacancies VALUES ({marks})",
-            [as_staging_row(row) for row in rows.vacancies],
+            rows.vacancies,
         )
         self.staged += len(rows.vacancies)
 
@@ -263,8 +257,7 @@ class PostgresStaging:
 
     def _send_pending(self) -> None:
         if self.pending.vacancies:
-            rows = map(as_staging_row, self.pending.vacancies)
-            _copy_rows_postgres(self.connection, "st_vacancies", rows)
+            _copy_rows_postgres(self.connection, "st_vacancies", self.pending.vacancies)
         if self.pending_copy:
             _copy_data_postgres(self.connection, "st_vacancies", self.pending_copy)
         self.connection.commit()

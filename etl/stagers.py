@@ -38,7 +38,6 @@ from etl.load import STAGING_GC_THRESHOLD
 from etl.load import PostgresStaging
 from etl.load import Staging
 from etl.load import add_page_rows
-from etl.load import as_staging_row
 from etl.load import save_search_page
 from etl.transform import RefreshContext
 from etl.transform import StagedRows
@@ -124,7 +123,7 @@ def stage_chunk(
     writer = FileWriter(buffer)
     with Copy(_formatting_cursor, binary=False, writer=writer) as copy:
         for row in rows.vacancies:
-            copy.write_row(as_staging_row(row))
+            copy.write_row(row)
     return StagedChunk(
         len(rows), buffer.getvalue(), context.labels, rejects, context.salary_exclusions
     )

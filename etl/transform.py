@@ -115,7 +115,8 @@ class StagedVacancy(NamedTuple):
     The order is the column order of the staging table (see `etl.load`): a
     nightly refresh stages a hundred thousand of these, one COPY row each, and
     the final write derives salary, link and employer rows only for the
-    vacancies that changed. `seq` is the item's place in the plan's order.
+    vacancies that changed. `seq` is the item's place in the plan's order; the
+    work format and role ids are JSON arrays, as the staging table keeps them.
     """
 
     seq: int
@@ -145,8 +146,14 @@ class StagedVacancy(NamedTuple):
     from_rub: float | None
     to_rub: float | None
     excluded: str | None
-    work_formats: list[str]
-    role_ids: list[int]
+    work_formats_json: str
+    role_ids_json: str
+
+    def work_formats(self) -> list[str]:
+        return orjson.loads(self.work_formats_json)
+
+    def role_ids(self) -> list[int]:
+        return orjson.loads(self.role_ids_json)
 
     def vacancy_columns(self) -> tuple:
         """The live `vacancies` columns, `id` to `closed_at`."""
@@ -321,8 +328,9 @@ def add_item_rows(
                 accredited,
                 trusted,
                 *(salary or NO_SALARY),
-                work_formats,
-                role_ids,
+                # As the staging table keeps them: JSON arrays.
+                orjson.dumps(work_formats).decode(),
+                orjson.dumps(role_ids).decode(),
             )
         )
     )

@@ -105,8 +105,8 @@ def test_legacy_item_rows():
         )
     ]  # fmt: skip
     staged = rows.vacancies[0]
-    assert staged.work_formats == ["REMOTE"]
-    assert staged.role_ids == [96]
+    assert staged.work_formats() == ["REMOTE"]
+    assert staged.role_ids() == [96]
     assert staged.salary_row() == (
         103616250, 1000.0, 2000.0, "USD", None, "MONTH", None,
         80_000.0, 160_000.0, None,
@@ -126,7 +126,7 @@ def test_modern_item_rows():
         )
     ]  # fmt: skip
     staged = rows.vacancies[0]
-    assert staged.work_formats == ["HYBRID", "FIELD_WORK"]
+    assert staged.work_formats() == ["HYBRID", "FIELD_WORK"]
     assert staged.salary_row() == (
         131128870, 100000.0, None, "RUR", False, "HOUR", "DAILY",
         100000.0, None, None,
@@ -158,8 +158,8 @@ def test_item_without_experience_and_roles_reads_legacy_fly_in_fly_out():
 
     vacancy = rows.vacancies[0]
     assert vacancy[7:11] == (None, "FLY_IN_FLY_OUT", "flyInFlyOut", "full")
-    assert vacancy.role_ids == []
-    assert vacancy.work_formats == []
+    assert vacancy.role_ids() == []
+    assert vacancy.work_formats() == []
     assert vacancy.salary_row() is None
     assert vacancy.employer_row() == ("1455", "HeadHunter", True, True)
 
@@ -218,7 +218,7 @@ def test_role_ids_the_database_cannot_hold_are_left_out():
     roles = [{"id": "2147483648"}, {"id": "²"}, {"id": 10}, {"id": "96"}]
     rows, _ = transform(MODERN_ITEM | {"professional_roles": roles})
 
-    assert rows.vacancies[0].role_ids == [10, 96]
+    assert rows.vacancies[0].role_ids() == [10, 96]
 
 
 def test_salary_problems_keep_the_vacancy():
