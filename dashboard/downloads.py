@@ -39,7 +39,9 @@ CSV_TYPE = "text/csv"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The columns of design §7, in the order the model returns them.
 VACANCY_COLUMNS = DOWNLOAD_COLUMNS
-STAT_COLUMNS = ("section", "id", "name", "vacancies", "n", "p25", "p50", "p75")
+STAT_COLUMNS = (
+    "section", "id", "name", "vacancies", "n", "p25", "p50", "p75", "value"
+)  # fmt: skip
 
 downloads = Blueprint("downloads", __name__, url_prefix="/download")
 
@@ -136,8 +138,10 @@ def make_stats_csv(sheets: dict[str, pd.DataFrame]) -> str:
     for section, frame in sheets.items():
         if section in _BREAKDOWNS:
             parts.append(frame.assign(section=section))
-    long_form = pd.concat(parts, ignore_index=True).loc[:, list(STAT_COLUMNS)]
-    summary = sheets["summary"].rename(columns={"metric": "id", "value": "name"})
+    # A headline figure is a metric (id) and its value; breakdown rows leave
+    # the value empty, and the summary rows the breakdown columns.
+    long_form = pd.concat(parts, ignore_index=True).reindex(columns=STAT_COLUMNS)
+    summary = sheets["summary"].rename(columns={"metric": "id"})
     summary = summary.assign(section="summary")
     text = pd.concat([summary, long_form], ignore_index=True)
     # Counts stay whole numbers although the summary rows leave them empty.

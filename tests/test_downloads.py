@@ -140,14 +140,17 @@ def test_stats_csv_lists_summary_and_breakdowns(client):
 
     rows = read_csv(response.data)
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
-    assert rows[0] == ["section", "id", "name", "vacancies", "n", "p25", "p50", "p75"]
-    summary = {row[1]: row[2] for row in rows if row[0] == "summary"}
+    assert rows[0] == [
+        "section", "id", "name", "vacancies", "n", "p25", "p50", "p75", "value"
+    ]  # fmt: skip
+    summary = {row[1]: row[8] for row in rows if row[0] == "summary"}
+    assert all(row[2:8] == [""] * 6 for row in rows if row[0] == "summary")
     assert summary["vacancies"] == "6"
     assert summary["salary_p50"] == "125000.0"
     assert summary["salary_n"] == "6"
     top_areas = [row for row in rows if row[0] == "top_areas"]
     assert top_areas == [
-        ["top_areas", "1", "Москва", "6", "6", "112500.0", "125000.0", "137500.0"]
+        ["top_areas", "1", "Москва", "6", "6", "112500.0", "125000.0", "137500.0", ""]
     ]
 
 
