@@ -85,6 +85,9 @@ def test_dark_theme_controls_are_readable(dashboard_page):
     page = dashboard_page
     page.click("#app-theme-toggle")
     expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    # Native checkboxes and scroll bars are drawn dark too.
+    scheme = page.evaluate("getComputedStyle(document.documentElement).colorScheme")
+    assert scheme == "dark"
     page.click("text=Москва")
     expect(page.locator("#analytics-area .dash-dropdown-value-item")).to_be_visible()
 
