@@ -99,7 +99,9 @@ def test_requests_carry_user_agent_and_bearer_token(make_fake_hh):
 )
 def test_transient_failures_are_retried(make_fake_hh, pauses, fault):
     fake = make_fake_hh(only_path="/vacancies", **fault)
-    client = make_client(fake, timeout=0.3)
+    # Long enough for a healthy answer on a busy machine, short of the 3 s
+    # the slow answer takes.
+    client = make_client(fake, timeout=1.5)
 
     envelope = client.fetch_search_page({"area": 2}, page=0, per_page=100)
 
