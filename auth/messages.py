@@ -153,6 +153,10 @@ MESSAGES = {
     "auth.admin.cancel_sent": ("Отмена запрошена.", "Cancellation requested."),
     "auth.admin.runs": ("История обновлений", "Refresh history"),
     "auth.admin.no_runs": ("Обновлений ещё не было.", "No refreshes yet."),
+    "auth.admin.run_pending": (
+        "Обновление запускается: его строка появится здесь через несколько секунд.",
+        "The refresh is starting: its row appears here within seconds.",
+    ),
     "auth.admin.maintenance": (
         "Идёт запись данных: пользователи видят страницу обслуживания.",
         "Data is being written: users see the maintenance page.",

@@ -96,6 +96,8 @@ def _admin_page(status: int = 200, notices=(), starting: bool = False):
         describe_progress=describe_progress,
         describe_counts=describe_counts,
         running=starting or any(run.status == "running" for run in runs),
+        # Started from this page, its process not yet past writing its row.
+        pending=starting and not any(run.status == "running" for run in runs),
         maintenance=get_maintenance(db, settings.maintenance_stale_seconds),
         notices=list(notices),
     )

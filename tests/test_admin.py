@@ -182,6 +182,25 @@ def test_admin_starts_a_refresh_with_its_scope(app, admin, monkeypatch):
         assert journal.details == {"areas": [1], "days": 2, "pid": 4242}
 
 
+def test_a_refresh_started_here_is_announced_until_its_row_exists(
+    app, admin, monkeypatch
+):
+    monkeypatch.setattr(dashboard.admin, "is_refresh_process", lambda pid: True)
+
+    page = admin.get("/admin?done=start&pid=4242").get_data(as_text=True)
+
+    assert "Обновление запущено (pid 4242)." in page
+    assert "его строка появится здесь через несколько секунд" in page
+    assert "Обновлений ещё не было." not in page
+
+
+def test_no_refreshes_yet_when_none_is_starting(app, admin):
+    page = admin.get("/admin").get_data(as_text=True)
+
+    assert "Обновлений ещё не было." in page
+    assert 'id="refresh-pending"' not in page
+
+
 def add_finished_runs(app) -> None:
     with Session(engine_of(app)) as session:
         session.add(Area(id=113, name="Россия", parent_id=None))
