@@ -17,11 +17,13 @@ from sqlalchemy import create_engine
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+import auth.users
 from services.dataset import clear_dataset_cache
 from services.db import make_engine
 from services.migrate import upgrade_database
 from services.settings import PROJECT_ROOT
 from services.settings import normalise_database_url
+from tests.auth_support import CHEAP_HASH
 from tests.fakehh.fixtures import fake_hh_real as fake_hh_real
 from tests.fakehh.fixtures import make_fake_hh as make_fake_hh
 from tests.fakehh.fixtures import shared_store as shared_store
@@ -120,6 +122,13 @@ def shared_hh() -> Path:
             pytest.fail(f"{SHARED_HH} is missing; CI must run with ../shared beside")
         pytest.skip(f"real hh.ru responses not found at {SHARED_HH}")
     return SHARED_HH
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashes(monkeypatch):
+    """Users made by tests get a cheap password hash: the production method
+    would make hundreds of sign-ins take minutes, and no test is about it."""
+    monkeypatch.setattr(auth.users, "PASSWORD_HASH_METHOD", CHEAP_HASH)
 
 
 @pytest.fixture(autouse=True)

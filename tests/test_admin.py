@@ -24,7 +24,6 @@ from services.schema import JournalEntry
 from services.schema import RefreshRun
 from services.settings import Settings
 from services.timeutil import utc_now
-from tests.auth_support import CHEAP_HASH
 from tests.auth_support import add_user
 from tests.auth_support import engine_of
 from tests.auth_support import log_in
@@ -32,11 +31,6 @@ from tests.auth_support import make_app
 from tests.auth_support import post_form
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture(autouse=True)
-def cheap_hash(monkeypatch):
-    monkeypatch.setattr(auth.users, "PASSWORD_HASH_METHOD", CHEAP_HASH)
 
 
 @pytest.fixture

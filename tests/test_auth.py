@@ -18,7 +18,6 @@ from auth.clientip import get_client_ip
 from dashboard.account import is_local_path
 from services.schema import JournalEntry
 from services.schema import LoginFailure
-from tests.auth_support import CHEAP_HASH
 from tests.auth_support import PASSWORD
 from tests.auth_support import add_ban
 from tests.auth_support import add_token
@@ -30,11 +29,6 @@ from tests.auth_support import make_app
 from tests.auth_support import post_form
 
 REDIS_URL = "redis://127.0.0.1:6379/11"
-
-
-@pytest.fixture(autouse=True)
-def cheap_hash(monkeypatch):
-    monkeypatch.setattr(auth.users, "PASSWORD_HASH_METHOD", CHEAP_HASH)
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ import re
 
 import pytest
 
-import auth.users
-from tests.auth_support import CHEAP_HASH
 from tests.auth_support import add_ban
 from tests.auth_support import add_token
 from tests.auth_support import add_user
@@ -85,11 +83,6 @@ GUARD_CODES = frozenset(
 )  # fmt: skip
 # A form no view acts on: an unknown role, a zero-day refresh, an empty ban.
 HARMLESS_FORM = {"role": "no-such-role", "days": "0"}
-
-
-@pytest.fixture(autouse=True)
-def cheap_hash(monkeypatch):
-    monkeypatch.setattr(auth.users, "PASSWORD_HASH_METHOD", CHEAP_HASH)
 
 
 def client_as(app, principal: str):

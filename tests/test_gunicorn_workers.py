@@ -31,10 +31,8 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import auth.users
 from services.schema import LoginFailure
 from services.settings import PROJECT_ROOT
-from tests.auth_support import CHEAP_HASH
 from tests.auth_support import PASSWORD
 from tests.auth_support import add_user
 from tests.auth_support import engine_of
@@ -201,9 +199,8 @@ def start_gunicorn(database_url, tmp_path):
 
 
 @pytest.fixture
-def accounts(database_url, tmp_path, monkeypatch):
+def accounts(database_url, tmp_path):
     """alice (user) and mod (moderator) in the test database; returns the app."""
-    monkeypatch.setattr(auth.users, "PASSWORD_HASH_METHOD", CHEAP_HASH)
     app = make_app(database_url, tmp_path)
     for login in ("alice", *SPARE_LOGINS):
         add_user(app, login)

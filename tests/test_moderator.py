@@ -9,14 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-import auth.users
 from auth.journal import ACTIONS
 from auth.journal import delete_old_events
 from auth.journal import save_event
 from dashboard.i18n import translate
 from dashboard.moderator import action_label
 from services.schema import JournalEntry
-from tests.auth_support import CHEAP_HASH
 from tests.auth_support import add_user
 from tests.auth_support import engine_of
 from tests.auth_support import log_in
@@ -24,11 +22,6 @@ from tests.auth_support import make_app
 from tests.auth_support import post_form
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture(autouse=True)
-def cheap_hash(monkeypatch):
-    monkeypatch.setattr(auth.users, "PASSWORD_HASH_METHOD", CHEAP_HASH)
 
 
 @pytest.fixture

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import auth.users
 from auth.tokens import read_bearer_token
-from tests.auth_support import CHEAP_HASH
 from tests.auth_support import add_ban
 from tests.auth_support import add_token
 from tests.auth_support import add_user
@@ -14,9 +12,7 @@ from tests.auth_support import make_app
 
 
 @pytest.fixture
-def app(database_url, tmp_path, monkeypatch):
-    # Passwords play no part here: hash them cheaply.
-    monkeypatch.setattr(auth.users, "PASSWORD_HASH_METHOD", CHEAP_HASH)
+def app(database_url, tmp_path):
     return make_app(database_url, tmp_path)
 
 

@@ -8,10 +8,8 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-import auth.users
 from services.dataset import clear_dataset_cache
 from services.db import session_scope
-from tests.auth_support import CHEAP_HASH
 from tests.auth_support import PASSWORD
 from tests.auth_support import add_user
 from tests.auth_support import log_in
@@ -28,8 +26,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.db]
 
 
 @pytest.fixture
-def live_app(database_url, engine, tmp_path, monkeypatch):
-    monkeypatch.setattr(auth.users, "PASSWORD_HASH_METHOD", CHEAP_HASH)
+def live_app(database_url, engine, tmp_path):
     clear_dataset_cache()
     with session_scope(engine) as session:
         add_sample_vacancies(session)
