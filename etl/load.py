@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import psycopg
 from sqlalchemy import Engine
 from sqlalchemy import select
 from sqlalchemy import text
@@ -296,6 +297,17 @@ class PostgresStaging:
     def get_labels(self) -> dict[tuple[str, str], str]:
         return dict(self.labels)
 
+    def abandon(self) -> None:
+        """Give up a connection a signal left inside a statement: the server is
+        asked to cancel the statement, and dropping the connection ends its
+        transaction as a rollback would."""
+        driver_connection = self.connection.connection.driver_connection
+        try:
+            driver_connection.cancel_safe(timeout=5.0)
+        except psycopg.Error as error:
+            logger.warning("could not cancel the interrupted write: %s", error)
+        self.connection.invalidate()
+
     def close(self) -> None:
         """Drop the connection and its tables; it never returns to the pool."""
         try:
@@ -379,6 +391,24 @@ def add_page_rows(
         keys = check_item(item, rejects)
         if keys is not None:
             add_item_rows(item, keys, first_seq + position, rows, context)
+
+
+def roll_back_final_write(session: Session, staging: Staging) -> None:
+    """Roll the final write back, even when a signal stopped it inside a
+    statement.
+
+    psycopg then still waits for that statement's answer and refuses the
+    rollback ("another command is already in progress"); the staging
+    connection the write runs on is abandoned instead. SQLite finishes a
+    statement before Python sees the signal, so its rollback always runs.
+    """
+    try:
+        session.rollback()
+    except DBAPIError:
+        if not isinstance(staging, PostgresStaging):
+            raise
+        logger.info("final write interrupted inside a statement: connection dropped")
+        staging.abandon()
 
 
 def copy_staging_to_session(session: Session, staging: StagingFile) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gc
+import signal
 from datetime import datetime
 
 import pytest
 from sqlalchemy import delete
 from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -17,6 +19,7 @@ from etl.load import StagingFile
 from etl.load import collecting_garbage_rarely
 from etl.load import open_staging
 from etl.load import open_write_session
+from etl.load import roll_back_final_write
 from etl.load import save_staged_refresh
 from etl.transform import RefreshContext
 from etl.transform import StagedRows
@@ -292,6 +295,43 @@ def test_link_ids_with_odd_characters_are_stored_as_sent(engine, tmp_path, kind)
     with Session(engine) as session:
         stored = session.scalars(select(VacancyWorkFormat.work_format)).all()
     assert sorted(stored) == sorted(['ON,"SITE"\\x', "ДОМА {1}"])
+
+
+class SignalInterruptError(Exception):
+    """What a signal handler raises in the middle of a statement."""
+
+
+def _raise_interrupted(signum, frame):
+    raise SignalInterruptError()
+
+
+def test_a_final_write_interrupted_inside_a_statement_is_rolled_back(engine, tmp_path):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite finishes a statement before Python sees a signal")
+    run_load(engine, tmp_path, [make_item(1)], FIRST)
+    staging = open_staging(engine, tmp_path / "staging")
+    previous = signal.signal(signal.SIGALRM, _raise_interrupted)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        session = open_write_session(engine, staging)
+        with pytest.raises(SignalInterruptError), session:
+            try:
+                session.execute(text("UPDATE vacancies SET name = 'half-written'"))
+                session.execute(text("SELECT pg_sleep(10)"))
+            except BaseException:
+                roll_back_final_write(session, staging)
+                raise
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        staging.close()
+
+    # The interrupted transaction is gone: its row lock too.
+    with Session(engine) as session:
+        session.execute(text("SET lock_timeout = '3s'"))
+        session.execute(text("UPDATE vacancies SET closed_at = NULL WHERE id = 1"))
+        session.commit()
+    assert get_vacancies(engine)[1][0] == "Вакансия 1"
 
 
 def test_garbage_collection_is_restored_after_staging():
