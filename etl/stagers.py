@@ -21,11 +21,13 @@ import io
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections import deque
 from concurrent.futures import Future
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import orjson
@@ -47,8 +49,13 @@ logger = logging.getLogger(__name__)
 
 # Pages per job: large enough that sending a job costs little next to it.
 CHUNK_PAGES = 10
-# More stagers than this would only wait for the single COPY stream.
-MAX_STAGERS = 4
+# By default one stager per core up to this: more would only wait for the
+# single COPY stream.
+DEFAULT_MAX_STAGERS = 4
+STAGER_DIED = (
+    "a stager process stopped unexpectedly (killed, or out of memory); "
+    "nothing of this run was written"
+)
 # A chunk takes tens of milliseconds; a stager silent this long is stuck.
 CHUNK_TIMEOUT_SECONDS = 300.0
 # How often a stager checks that its refresh still runs.
@@ -56,8 +63,8 @@ PARENT_CHECK_SECONDS = 0.5
 
 
 def default_stager_count() -> int:
-    """One stager per core, at most `MAX_STAGERS`."""
-    return min(os.cpu_count() or 1, MAX_STAGERS)
+    """One stager per core, at most `DEFAULT_MAX_STAGERS`."""
+    return min(os.cpu_count() or 1, DEFAULT_MAX_STAGERS)
 
 
 class StagerError(Exception):
@@ -84,6 +91,10 @@ def _start_stager(conninfo: str, started) -> None:
     """Set up a stager: a cursor whose only use is psycopg's COPY formatting
     (no statement is ever sent on it), and the collector settings of staging."""
     global _formatting_cursor
+    # Ctrl-C and a service manager signal the whole process group: the
+    # refresh decides what happens, and its stagers end with it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _follow_the_refresh(os.getppid())
     _formatting_cursor = psycopg.connect(conninfo).cursor()
     # The process does nothing but stage pages (see collecting_garbage_rarely).
@@ -232,13 +243,18 @@ class ParallelPages:
             return
         if len(self.in_flight) >= self.limit:
             self._write_oldest()
-        job = self.stagers.submit(self.chunk, self.rates, self.context.now)
+        try:
+            job = self.stagers.submit(self.chunk, self.rates, self.context.now)
+        except BrokenProcessPool as error:
+            raise StagerError(STAGER_DIED) from error
         self.in_flight.append(job)
         self.chunk = []
 
     def _write_oldest(self) -> None:
         try:
             chunk: StagedChunk = self.in_flight.popleft().result(CHUNK_TIMEOUT_SECONDS)
+        except BrokenProcessPool as error:
+            raise StagerError(STAGER_DIED) from error
         except TimeoutError:
             raise StagerError(
                 f"a stager process gave no answer in {CHUNK_TIMEOUT_SECONDS:.0f} s"

@@ -40,10 +40,24 @@ def _read_number(env: dict[str, str], name: str, default: float, kind=float):
     try:
         value = kind(raw)
     except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number") from None
+        what = "a whole number" if kind is int else "a number"
+        raise SettingsError(f"{name}={raw!r} is not {what}") from None
     if value < 0:
         raise SettingsError(f"{name}={raw!r} must not be negative")
     return value
+
+
+# The most stager processes a refresh may be asked for (`etl.stagers`).
+MAX_REFRESH_STAGERS = 16
+
+
+def _read_stager_count(env: dict[str, str]) -> int:
+    count = _read_number(env, "REFRESH_STAGERS", 0, int)
+    if count > MAX_REFRESH_STAGERS:
+        raise SettingsError(
+            f"REFRESH_STAGERS={count} is more than {MAX_REFRESH_STAGERS} processes"
+        )
+    return count
 
 
 def normalise_database_url(url: str) -> str:
@@ -118,9 +132,7 @@ class Settings:
             hh_timeout=_read_number(env, "HH_TIMEOUT", cls.hh_timeout),
             hh_retries=_read_number(env, "HH_RETRIES", cls.hh_retries, int),
             hh_backoff_base=_read_number(env, "HH_BACKOFF_BASE", cls.hh_backoff_base),
-            refresh_stagers=_read_number(
-                env, "REFRESH_STAGERS", cls.refresh_stagers, int
-            ),
+            refresh_stagers=_read_stager_count(env),
             redis_url=env.get("REDIS_URL", "").strip(),
             trusted_proxies=_read_number(env, "TRUSTED_PROXIES", 0, int),
             public_dashboard=_read_bool(env, "PUBLIC_DASHBOARD", False),

@@ -48,6 +48,8 @@ def test_secret_key_is_generated_once_and_shared(tmp_path):
         ("HH_RATE", "fast"),
         ("HH_WORKERS", "-1"),
         ("REFRESH_STAGERS", "many"),
+        ("REFRESH_STAGERS", "17"),
+        ("REFRESH_STAGERS", "1.5"),
     ],  # fmt: skip
 )
 def test_bad_setting_is_refused_with_its_name(name, value):

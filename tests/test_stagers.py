@@ -153,7 +153,7 @@ def test_a_stager_lost_mid_chunk_ends_with_a_clear_error(engine, shared_hh):
         for process in multiprocessing.active_children():
             process.kill()
 
-        with pytest.raises(StagerError, match="a stager process failed: Broken"):
+        with pytest.raises(StagerError, match="stopped unexpectedly"):
             pages.finish()
     finally:
         staging.close()
