@@ -40,6 +40,8 @@ MAX_HH_ID = 2**31 - 1
 MAX_DAYS = 3650
 RUNS_SHOWN = 20
 STALE_ERROR = "the refresh process stopped reporting (heartbeat lost); marked failed"
+# What the next refresh writes in the row of a run whose process is gone.
+DEAD_RUN_ERROR = "the refresh process stopped without finishing"
 
 LOG_TAIL_LINES = 8
 EXIT_CODES_KEPT = 20
@@ -267,6 +269,15 @@ register_messages(
         "refresh.status.failed": ("ошибка", "failed"),
         "refresh.status.cancelled": ("отменено", "cancelled"),
         "refresh.error.interrupted": ("прервано", "interrupted"),
+        "refresh.error.cancelled": ("отменено по запросу", "cancelled on request"),
+        "refresh.error.heartbeat_lost": (
+            "процесс обновления перестал отвечать; отмечено как ошибка",
+            STALE_ERROR,
+        ),
+        "refresh.error.process_gone": (
+            "процесс обновления завершился, не закончив работу",
+            DEAD_RUN_ERROR,
+        ),
         "refresh.progress.preparing": (
             "Подготовка: справочники и план запросов.",
             "Preparing: reference data and the request plan.",
@@ -306,10 +317,20 @@ def describe_status(status: str) -> str:
     return translate(f"refresh.status.{status}")
 
 
+# The errors the product itself writes without a detail, by message key.
+KNOWN_ERRORS = {
+    "interrupted": "refresh.error.interrupted",
+    "cancelled": "refresh.error.cancelled",
+    STALE_ERROR: "refresh.error.heartbeat_lost",
+    DEAD_RUN_ERROR: "refresh.error.process_gone",
+}
+
+
 def describe_error(error: str | None) -> str:
-    """A run's error as shown: the one without a reason gets a translated word."""
-    if error == "interrupted":
-        return translate("refresh.error.interrupted")
+    """A run's error as shown: the product's own are translated, others (hh.ru's
+    or the database's words) are shown as they came."""
+    if error in KNOWN_ERRORS:
+        return translate(KNOWN_ERRORS[error])
     return error or ""
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from auth.journal import save_event
+from auth.refreshes import DEAD_RUN_ERROR
 from auth.refreshes import MAX_HH_ID
 from auth.refreshes import is_hh_id
 from etl.client import ClientConfig
@@ -46,6 +47,7 @@ from etl.load import Staging
 from etl.load import collecting_garbage_rarely
 from etl.load import open_staging
 from etl.load import open_write_session
+from etl.load import roll_back_final_write
 from etl.load import save_data_written
 from etl.load import save_maintenance_heartbeat
 from etl.load import save_maintenance_off
@@ -75,6 +77,7 @@ from etl.validate import format_db_time
 from services.db import is_sqlite
 from services.db import make_engine
 from services.schema import RefreshRun
+from services.settings import MAX_REFRESH_STAGERS
 from services.settings import Settings
 from services.settings import SettingsError
 from services.timeutil import MOSCOW
@@ -125,10 +128,22 @@ def _moscow_date(value: str) -> date:
         ) from None
 
 
-def _positive_int(value: str) -> int:
-    number = int(value)
+def _whole_number(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
     if number < 0:
         raise argparse.ArgumentTypeError(f"{value!r} must not be negative")
+    return number
+
+
+def _stager_count(value: str) -> int:
+    number = _whole_number(value)
+    if number > MAX_REFRESH_STAGERS:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is more than {MAX_REFRESH_STAGERS} processes"
+        )
     return number
 
 
@@ -170,7 +185,7 @@ def make_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--days",
-        type=_positive_int,
+        type=_whole_number,
         metavar="N",
         help="from the start of the Moscow day N days ago to now",
     )
@@ -191,7 +206,7 @@ def make_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--workers",
-        type=_positive_int,
+        type=_whole_number,
         metavar="N",
         help="requests in flight at most (default 4, HH_WORKERS)",
     )
@@ -209,7 +224,7 @@ def make_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--retries",
-        type=_positive_int,
+        type=_whole_number,
         metavar="N",
         help="retries after the first attempt on 429, 5xx, "
         "timeouts and dropped connections (default 5, "
@@ -217,10 +232,11 @@ def make_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--stagers",
-        type=_positive_int,
+        type=_stager_count,
         metavar="N",
-        help="processes that parse and normalise pages on PostgreSQL; 1 stages "
-        "on the refresh process (default one per core up to 4, REFRESH_STAGERS)",
+        help="processes that parse and normalise pages on PostgreSQL, at most "
+        f"{MAX_REFRESH_STAGERS}; 1 stages on the refresh process, 0 means one per "
+        "core up to 4 (the default, REFRESH_STAGERS)",
     )
     parser.add_argument(
         "--dry-run",
@@ -504,7 +520,7 @@ class RefreshRunner:
         for run in dead:
             run.status = "failed"
             run.finished_at = self.now
-            run.error = "the refresh process stopped without finishing"
+            run.error = DEAD_RUN_ERROR
             save_maintenance_off(session, run.id)
             logger.info("run %d was left running by a dead process: failed", run.id)
 
@@ -739,7 +755,7 @@ class RefreshRunner:
                 self._save_outcome(session, outcome)
                 session.commit()
             except BaseException:
-                session.rollback()
+                roll_back_final_write(session, staging)
                 raise
         return outcome
 
@@ -834,6 +850,15 @@ def print_summary(outcome: Outcome) -> None:
         print(f"Error: {outcome.error}", file=sys.stderr)
 
 
+def describe_unusable_database(error: SQLAlchemyError) -> str:
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    return (
+        f"Error: the database cannot record a refresh: {reason}. Check "
+        "DATABASE_URL or --database-url, and migrate that database first: "
+        "DATABASE_URL=... python -m etl.bootstrap --migrate-only"
+    )
+
+
 def _raise_cancelled(signum, _frame) -> None:
     raise RefreshCancelledError(f"signal {signum}")
 
@@ -878,6 +903,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for sig in (signal.SIGTERM, signal.SIGINT)}  # fmt: skip
     try:
         outcome = runner.run()
+    except SQLAlchemyError as error:
+        # Failures after the run row exists are part of the outcome; this is
+        # a database the refresh cannot even record its run in.
+        print(describe_unusable_database(error), file=sys.stderr)
+        return EXIT_FAILED
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 import auth.refreshes
 import auth.users
 import dashboard.admin
+from auth.refreshes import DEAD_RUN_ERROR
+from auth.refreshes import STALE_ERROR
 from auth.refreshes import RefreshScope
 from auth.refreshes import parse_refresh_scope
 from auth.users import AccountError
@@ -217,6 +219,28 @@ def add_finished_runs(app) -> None:
             )
         )  # fmt: skip
         session.commit()
+
+
+@pytest.mark.parametrize(
+    ("error", "shown"),
+    [
+        ("cancelled", "отменено по запросу"),
+        (STALE_ERROR, "процесс обновления перестал отвечать"),
+        (DEAD_RUN_ERROR, "процесс обновления завершился, не закончив работу"),
+        ("GET /vacancies failed after 6 attempts", "GET /vacancies failed"),
+    ],
+)
+def test_the_products_own_run_errors_are_translated(app, admin, error, shown):
+    with Session(engine_of(app)) as session:
+        session.add(
+            RefreshRun(started_at=utc_now(), finished_at=utc_now(), status="failed",
+                       trigger="cli", error=error, scope={"areas": [113]})
+        )  # fmt: skip
+        session.commit()
+
+    page = admin.get("/admin").get_data(as_text=True)
+
+    assert shown in page
 
 
 def test_runs_table_reads_as_russian_sentences(app, admin):

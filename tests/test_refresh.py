@@ -131,6 +131,8 @@ def count_shared_vacancies_in(shared_hh: Path, root: str) -> int:
         pytest.param(["--days", "-1"], id="negative-days"),
         pytest.param(["--workers", "0"], id="no-workers"),
         pytest.param(["--stagers", "-2"], id="negative-stagers"),
+        pytest.param(["--stagers", "17"], id="too-many-stagers"),
+        pytest.param(["--stagers", "1.5"], id="fractional-stagers"),
         pytest.param(["--area", "99999999999999999999"], id="huge-area"),
         pytest.param(["--role", "2147483648"], id="role-past-int32"),
         pytest.param(["--area", "0"], id="zero-area"),
@@ -138,7 +140,9 @@ def count_shared_vacancies_in(shared_hh: Path, root: str) -> int:
 )  # fmt: skip
 def test_usage_errors_exit_1(argv, capsys):
     assert main(argv) == 1
-    assert capsys.readouterr().err.startswith("Error: ")
+    error = capsys.readouterr().err
+    assert error.startswith("Error: ")
+    assert "_whole_number" not in error and "_stager_count" not in error
 
 
 def test_stagers_option_overrides_its_setting():
@@ -146,6 +150,18 @@ def test_stagers_option_overrides_its_setting():
 
     assert apply_options(settings, parse_args(["--stagers", "1"])).refresh_stagers == 1
     assert apply_options(settings, parse_args([])).refresh_stagers == 4
+
+
+def test_an_unmigrated_database_is_named_with_the_fix(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("HH_USER_AGENT", "Test/1.0 (test@example.org)")
+    monkeypatch.setenv("HH_API_URL", "http://127.0.0.1:9")
+    empty = tmp_path / "empty.sqlite3"
+
+    assert main(["--database-url", f"sqlite:///{empty}"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("Error: the database cannot record a refresh: ")
+    assert "no such table" in error and "--migrate-only" in error
+    assert "Traceback" not in error
 
 
 def test_empty_user_agent_is_refused_before_any_request(
