@@ -10,6 +10,11 @@ import logging
 
 logger = logging.getLogger("gunicorn.error")
 
+# gunicorn's control socket has one default path per user
+# (~/.gunicorn/gunicorn.ctl): a second server on the machine would take it
+# over from the first. Nothing here uses it.
+control_socket_disable = True
+
 
 def post_worker_init(worker) -> None:
     from sqlalchemy.exc import SQLAlchemyError
