@@ -37,8 +37,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from etl.reference import save_enum_labels
+from etl.transform import SALARY_FIELDS
+from etl.transform import VACANCY_FIELDS
 from etl.transform import RefreshContext
 from etl.transform import StagedRows
+from etl.transform import StagedVacancy
 from etl.transform import add_item_rows
 from etl.validate import RejectTally
 from etl.validate import check_item
@@ -82,10 +85,8 @@ STAGING_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "st_scope_areas": (("id", "integer"),),
 }  # fmt: skip
 
-VACANCY_COLUMNS = [name for name, _ in STAGING_COLUMNS["st_vacancies"]][1:16]
-SALARY_COLUMNS = ["vacancy_id"] + [name for name, _ in STAGING_COLUMNS["st_vacancies"]][
-    18:27
-]
+VACANCY_COLUMNS = list(StagedVacancy._fields[VACANCY_FIELDS])
+SALARY_COLUMNS = ["vacancy_id", *StagedVacancy._fields[SALARY_FIELDS]]
 EMPLOYER_COLUMNS = ["id", "name", "accredited_it_employer", "trusted"]
 
 # The staged copy of a vacancy that wins: the latest published_at, on a tie
@@ -339,6 +340,15 @@ def open_write_session(engine: Engine, staging: Staging) -> Session:
 STAGING_GC_THRESHOLD = 200_000
 
 
+def collect_garbage_rarely() -> tuple[int, ...]:
+    """Freeze the objects made so far and make young collections rare (see
+    `collecting_garbage_rarely`); return the thresholds before."""
+    previous = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(STAGING_GC_THRESHOLD, *previous[1:])
+    return previous
+
+
 @contextmanager
 def collecting_garbage_rarely() -> Iterator[None]:
     """Keep the cyclic garbage collector out of the way while pages are staged.
@@ -351,9 +361,7 @@ def collecting_garbage_rarely() -> Iterator[None]:
     still frees at once everything that is not in a cycle, which is nearly
     all a page leaves behind.
     """
-    previous = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(STAGING_GC_THRESHOLD, *previous[1:])
+    previous = collect_garbage_rarely()
     try:
         yield
     finally:
@@ -572,39 +580,31 @@ def looking_up_by_key(session: Session):
     return planner_settings(session, enable_hashjoin="off", enable_mergejoin="off")
 
 
+def _drop_temporary_tables(session: Session, *tables: str) -> None:
+    prefix = "temp." if session.get_bind().dialect.name == "sqlite" else ""
+    for table in tables:
+        session.execute(text(f"DROP TABLE IF EXISTS {prefix}{table}"))
+
+
 def note_changed_vacancies(session: Session) -> None:
-    """Fill `st_changed` with the staged vacancies that are new, reopened or
-    whose content digest differs from the stored one: about one in ten of a
-    nightly refresh. Their staged rows are copied to `st_changed_rows`."""
-    sqlite_target = session.get_bind().dialect.name == "sqlite"
-    session.execute(
-        text(f"DROP TABLE IF EXISTS {'temp.' if sqlite_target else ''}st_changed")
-    )
-    session.execute(
-        text(f"DROP TABLE IF EXISTS {'temp.' if sqlite_target else ''}st_changed_rows")
-    )
+    """Copy into `st_changed` the staged rows of the vacancies that are new,
+    reopened or whose content digest differs from the stored one (about one
+    in ten of a nightly refresh), with those three flags."""
+    _drop_temporary_tables(session, "st_changed")
     content_changed = _differs(session, "v", "s", ["content_hash"])
     reopened = "v.closed_at IS NOT NULL AND s.closed_at IS NULL"
     with looking_up_by_key(session):
         session.execute(
             text(
-                "CREATE TEMPORARY TABLE st_changed AS SELECT s.id,"
+                "CREATE TEMPORARY TABLE st_changed AS SELECT s.*,"
                 f" v.id IS NULL AS is_new, {reopened} AS reopened,"
                 f" {content_changed} AS content_changed"
                 " FROM st_vacancies s LEFT JOIN vacancies v ON v.id = s.id"
                 f" WHERE v.id IS NULL OR {content_changed} OR ({reopened})"
             )
         )
-    if not sqlite_target:
-        session.execute(text("ANALYZE st_changed"))
-    with looking_up_by_key(session):
-        session.execute(
-            text(
-                "CREATE TEMPORARY TABLE st_changed_rows AS SELECT s.*, c.is_new,"
-                " c.content_changed FROM st_changed c"
-                " JOIN st_vacancies s ON s.id = c.id"
-            )
-        )
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(text("ANALYZE st_changed (id)"))
 
 
 # Vacancies whose employer, salary and links may differ from the stored ones.
@@ -626,26 +626,23 @@ def derive_changed_rows(session: Session) -> None:
     An employer's row comes from its changed vacancy first in plan order.
     """
     sqlite_target = session.get_bind().dialect.name == "sqlite"
-    for table in DERIVED_TABLES:
-        session.execute(
-            text(f"DROP TABLE IF EXISTS {'temp.' if sqlite_target else ''}{table}")
-        )
+    _drop_temporary_tables(session, *DERIVED_TABLES)
     salary = ", ".join(f"s.{column}" for column in SALARY_COLUMNS[1:])
     statements = {
-        "st_salaries": f"SELECT s.id AS vacancy_id, {salary} FROM st_changed_rows s"
+        "st_salaries": f"SELECT s.id AS vacancy_id, {salary} FROM st_changed s"
         " WHERE s.content_changed"
         " AND (s.salary_from IS NOT NULL OR s.salary_to IS NOT NULL)",
         "st_work_formats": "SELECT s.id AS vacancy_id, f.value AS work_format"
-        f" FROM st_changed_rows s{_expand_array(session, 'work_formats')}"
+        f" FROM st_changed s{_expand_array(session, 'work_formats')}"
         " WHERE s.content_changed",
         "st_roles": "SELECT s.id AS vacancy_id, CAST(f.value AS integer) AS role_id"
-        f" FROM st_changed_rows s{_expand_array(session, 'role_ids')}"
+        f" FROM st_changed s{_expand_array(session, 'role_ids')}"
         " WHERE s.content_changed",
         "st_employers": "SELECT s.employer_id AS id,"
         " coalesce(s.employer_name, '') AS name,"
         " s.employer_accredited AS accredited_it_employer,"
-        " s.employer_trusted AS trusted FROM st_changed_rows s"
-        " WHERE s.seq IN (SELECT min(seq) FROM st_changed_rows"
+        " s.employer_trusted AS trusted FROM st_changed s"
+        " WHERE s.seq IN (SELECT min(seq) FROM st_changed"
         " WHERE content_changed AND employer_id IS NOT NULL GROUP BY employer_id)",
     }
     for table, select_sql in statements.items():
@@ -698,7 +695,7 @@ def save_changed_vacancies(session: Session, now: datetime) -> None:
         text(
             f"INSERT INTO vacancies ({', '.join(VACANCY_COLUMNS)},"
             " first_seen_at, last_seen_at)"
-            f" SELECT {', '.join(VACANCY_COLUMNS)}, :now, :now FROM st_changed_rows"
+            f" SELECT {', '.join(VACANCY_COLUMNS)}, :now, :now FROM st_changed"
             " WHERE is_new"
         ),
         {"now": bind_time(session, now)},
@@ -819,9 +816,7 @@ def save_staged_refresh(
 
 def drop_session_staging(session: Session) -> None:
     """Drop the temporary tables (SQLite keeps them on the pooled connection)."""
-    prefix = "temp." if session.get_bind().dialect.name == "sqlite" else ""
-    for table in (*STAGING_COLUMNS, *DERIVED_TABLES, "st_changed", "st_changed_rows"):
-        session.execute(text(f"DROP TABLE IF EXISTS {prefix}{table}"))
+    _drop_temporary_tables(session, *STAGING_COLUMNS, *DERIVED_TABLES, "st_changed")
 
 
 # --- app state: maintenance, data version, dataset --------------------------------

@@ -16,7 +16,6 @@ first ids are those a single process would produce.
 
 from __future__ import annotations
 
-import gc
 import io
 import logging
 import multiprocessing
@@ -36,10 +35,10 @@ from psycopg import Copy
 from psycopg.copy import FileWriter
 from sqlalchemy import Engine
 
-from etl.load import STAGING_GC_THRESHOLD
 from etl.load import PostgresStaging
 from etl.load import Staging
 from etl.load import add_page_rows
+from etl.load import collect_garbage_rarely
 from etl.load import save_search_page
 from etl.transform import RefreshContext
 from etl.transform import StagedRows
@@ -97,9 +96,8 @@ def _start_stager(conninfo: str, started) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _follow_the_refresh(os.getppid())
     _formatting_cursor = psycopg.connect(conninfo).cursor()
-    # The process does nothing but stage pages (see collecting_garbage_rarely).
-    gc.freeze()
-    gc.set_threshold(STAGING_GC_THRESHOLD, *gc.get_threshold()[1:])
+    # The process does nothing but stage pages.
+    collect_garbage_rarely()
     started.release()
 
 

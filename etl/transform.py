@@ -109,6 +109,12 @@ class RefreshContext:
         return enum_id
 
 
+# Where a staged row holds the live tables' columns: `vacancies` from `id` to
+# `closed_at`, `salaries` from `salary_from` to `excluded`.
+VACANCY_FIELDS = slice(1, 16)
+SALARY_FIELDS = slice(18, 27)
+
+
 class StagedVacancy(NamedTuple):
     """One staged item: its vacancy and every row it writes, in one flat row.
 
@@ -157,13 +163,13 @@ class StagedVacancy(NamedTuple):
 
     def vacancy_columns(self) -> tuple:
         """The live `vacancies` columns, `id` to `closed_at`."""
-        return self[1:16]
+        return self[VACANCY_FIELDS]
 
     def salary_row(self) -> tuple | None:
         """The `salaries` row, or None when the item states no bound."""
         if self.salary_from is None and self.salary_to is None:
             return None
-        return (self.id, *self[18:27])
+        return (self.id, *self[SALARY_FIELDS])
 
     def employer_row(self) -> tuple | None:
         """The `employers` row, or None for an anonymous employer."""

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from etl.load import SALARY_COLUMNS
+from etl.load import STAGING_COLUMNS
+from etl.load import VACANCY_COLUMNS
 from etl.transform import RefreshContext
 from etl.transform import StagedRows
+from etl.transform import StagedVacancy
 from etl.transform import add_item_rows
 from etl.transform import make_salary_row
 from etl.validate import RejectTally
@@ -134,6 +138,14 @@ def test_modern_item_rows():
     assert staged.employer_row() is None
     assert context.labels[("experience", "moreThan10")] == "Более 10 лет"
     assert context.labels[("work_format", "FIELD_WORK")] == "Разъездной"
+
+
+def test_staged_rows_follow_the_staging_table_column_by_column():
+    columns = [name for name, _ in STAGING_COLUMNS["st_vacancies"]]
+
+    assert [field.removesuffix("_json") for field in StagedVacancy._fields] == columns
+    assert VACANCY_COLUMNS[0] == "id" and VACANCY_COLUMNS[-1] == "closed_at"
+    assert SALARY_COLUMNS[1] == "salary_from" and SALARY_COLUMNS[-1] == "excluded"
 
 
 def test_content_hash_follows_every_written_field_but_the_closing():
